@@ -1,0 +1,12 @@
+# loom_module(NAME DEPS <loom modules> LIBS <other targets>)
+# Builds src/NAME/*.cc into the static library loom_NAME, includes rooted at src/.
+function(loom_module name)
+  cmake_parse_arguments(M "" "" "DEPS;LIBS" ${ARGN})
+  file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/${name}/*.cc)
+  add_library(loom_${name} STATIC ${srcs})
+  target_include_directories(loom_${name} PUBLIC ${CMAKE_SOURCE_DIR}/src)
+  foreach(d IN LISTS M_DEPS)
+    target_link_libraries(loom_${name} PUBLIC loom_${d})
+  endforeach()
+  target_link_libraries(loom_${name} PUBLIC ${M_LIBS})
+endfunction()

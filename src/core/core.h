@@ -1,0 +1,7 @@
+#pragma once
+
+// The public header of core/: the error model, addresses, the file interface, clocks and ids.
+#include "core/address.h"
+#include "core/clock.h"
+#include "core/file_system.h"
+#include "core/status.h"

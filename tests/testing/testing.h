@@ -1,0 +1,44 @@
+#pragma once
+
+// Shared helpers for Loom's tests: temporary directories, the loom binary, running commands.
+
+#include <string>
+#include <vector>
+
+namespace loom::testing {
+
+// A fresh empty directory under $LOOM_TEST_TMP (or /tmp), removed on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// The repository root and the built loom binary.
+std::string SourceDir();
+std::string LoomBinary();
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+// Runs argv (no shell) with optional stdin text; waits for it.
+CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& stdin_text = "");
+
+// Writes a file, creating parent directories.
+void WriteFile(const std::string& path, const std::string& content);
+std::string ReadFile(const std::string& path);
+
+// A free TCP port on 127.0.0.1.
+int FreePort();
+
+}  // namespace loom::testing
