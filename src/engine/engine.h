@@ -1,0 +1,146 @@
+#pragma once
+
+// The public header of engine/: DuckDB 1.4 (through its stable C API only) behind a small RAII
+// wrapper. Two layers:
+//   - Database / Connection / QueryResult: the platform's own TRUSTED work (COPY ... TO Parquet,
+//     read_parquet of files the platform chose). Nothing here restricts SQL.
+//   - Session: a user's closed query surface over the relations the platform resolved for them
+//     (masks, row filters, a SQL front door). See docs/internals/engine.md and docs/sql.md.
+// Result encoders (text table, JSON, NDJSON, CSV, Parquet) stream chunks to a Sink.
+//
+// Errors: kInvalidArgument for SQL the engine or DuckDB refuses (with DuckDB's message, scrubbed
+// of paths and mask expressions in sessions), kCancelled after Interrupt()/Cancel(),
+// kDeadlineExceeded after a timeout, kResourceExhausted when DuckDB runs out of memory,
+// kInternal for unexpected library failures.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.h"
+
+namespace loom::engine {
+
+// One result column: its name, DuckDB type ("DECIMAL(18,3)", "VARCHAR[]",
+// "STRUCT(a INTEGER, b VARCHAR)") and the PostgreSQL type OID the wire listener will announce
+// (bool 16, int2 21, int4 23, int8 20, float4 700, float8 701, numeric 1700, text 25, bytea 17,
+// date 1082, time 1083, timestamp 1114, timestamptz 1184, interval 1186, uuid 2950, json 114 for
+// STRUCT/MAP/UNION and JSON, arrays of scalars as the PostgreSQL array OIDs, else text).
+struct Column {
+  std::string name;
+  std::string type;
+  int32_t pg_oid = 25;
+};
+
+// A read-only view of one chunk of result rows (at most 2048). Valid until the next
+// QueryResult::Next() or the result's destruction. Not thread-safe.
+class Chunk {
+ public:
+  virtual ~Chunk() = default;
+  virtual size_t num_rows() const = 0;
+  virtual size_t num_columns() const = 0;
+  virtual bool IsNull(size_t col, size_t row) const = 0;
+  // Appends the human text of a non-NULL cell (numbers, "2024-05-01 10:00:00", strings as is,
+  // nested values as JSON). Appends "NULL" for NULL.
+  virtual void AppendText(size_t col, size_t row, std::string* out) const = 0;
+  // Appends the cell as a JSON literal: numbers and booleans bare, temporal values and strings
+  // quoted, lists as arrays, structs and maps as objects, NULL (and NaN/Inf) as null.
+  virtual void AppendJson(size_t col, size_t row, std::string* out) const = 0;
+
+  std::string Text(size_t col, size_t row) const;
+  std::string Json(size_t col, size_t row) const;
+};
+
+// A streamed query result: chunks are produced by DuckDB as Next() is called, so a result is
+// never buffered whole. Owns its duckdb_result. Not thread-safe, except that the Connection (or
+// Session) that made it may be interrupted from another thread.
+class QueryResult {
+ public:
+  virtual ~QueryResult() = default;
+  virtual const std::vector<Column>& columns() const = 0;
+  // The next chunk, or nullptr at the end. Errors as in the header comment.
+  virtual Result<const Chunk*> Next() = 0;
+  // Rows returned by Next() so far.
+  virtual uint64_t rows() const = 0;
+};
+
+// A small result held in memory: column metadata and each cell as text (nullopt for NULL) and
+// as JSON text. For tests, the CLI and platform bookkeeping; never for user-sized results.
+struct Rows {
+  std::vector<Column> columns;
+  std::vector<std::vector<std::optional<std::string>>> text;
+  std::vector<std::vector<std::string>> json;  // JSON literal per cell
+
+  size_t size() const { return text.size(); }
+  // The cell's text, or "NULL".
+  std::string Get(size_t row, size_t col) const;
+  // [{"col": value, ...}, ...]
+  nlohmann::json ToJson() const;
+};
+
+struct DatabaseOptions {
+  std::string path;            // "" = in memory
+  int threads = 0;             // 0 = DuckDB's default (the number of cores)
+  std::string memory_limit;    // "" = DuckDB's default, else e.g. "2GB"
+  std::string temp_directory;  // "" = DuckDB's default (spill files)
+  std::vector<std::pair<std::string, std::string>> config;  // other options, set before open
+};
+
+class Connection;
+
+// Owns one duckdb_database. Thread-safe (DuckDB's database is); copy deleted. Must outlive its
+// Connections.
+class Database {
+ public:
+  static Result<std::unique_ptr<Database>> Open(const DatabaseOptions& options = {});
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  Result<std::unique_ptr<Connection>> Connect();
+
+  struct Handle;  // engine-internal
+
+ private:
+  explicit Database(std::unique_ptr<Handle> h);
+  std::unique_ptr<Handle> h_;
+};
+
+// Owns one duckdb_connection. One thread at a time uses it, except Interrupt(), which is
+// thread-safe. A QueryResult must be destroyed before the connection runs the next statement.
+class Connection {
+ public:
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Runs one or more statements, discarding results.
+  Status Execute(std::string_view sql);
+  // Runs one statement and streams its result.
+  Result<std::unique_ptr<QueryResult>> Query(std::string_view sql);
+  // Runs one statement and materializes at most max_rows rows (kResourceExhausted beyond).
+  Result<Rows> QueryRows(std::string_view sql, size_t max_rows = 100000);
+  // Makes the running statement fail with kCancelled. Thread-safe.
+  void Interrupt();
+
+  struct Handle;  // engine-internal
+  explicit Connection(std::unique_ptr<Handle> h);
+  Handle& handle() { return *h_; }
+
+ private:
+  std::unique_ptr<Handle> h_;
+};
+
+// Quotes an identifier ("my ""name""") and a string literal ('it''s') for SQL text the platform
+// writes itself.
+std::string QuoteIdent(std::string_view ident);
+std::string QuoteString(std::string_view s);
+
+}  // namespace loom::engine
