@@ -143,4 +143,129 @@ class Connection {
 std::string QuoteIdent(std::string_view ident);
 std::string QuoteString(std::string_view s);
 
+// ---------------------------------------------------------------------------------------------
+// Result encoders (encoder.cc). Each consumes a QueryResult chunk by chunk and writes to a Sink;
+// only the text table keeps a bounded sample of rows (to size its columns).
+
+// Where encoded bytes go. Implementations say their own thread-safety.
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual Status Write(std::string_view bytes) = 0;
+};
+
+// Appends to a string (tests, small results). Not thread-safe.
+class StringSink final : public Sink {
+ public:
+  Status Write(std::string_view bytes) override {
+    out_.append(bytes);
+    return Status::Ok();
+  }
+  const std::string& str() const { return out_; }
+
+ private:
+  std::string out_;
+};
+
+// Counts bytes and discards them. Not thread-safe.
+class CountingSink final : public Sink {
+ public:
+  Status Write(std::string_view bytes) override {
+    bytes_ += bytes.size();
+    return Status::Ok();
+  }
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  uint64_t bytes_ = 0;
+};
+
+enum class Format {
+  kTable,   // aligned human text table with a "(N rows)" footer
+  kJson,    // one JSON array of objects
+  kNdjson,  // one JSON object per line
+  kCsv,     // RFC 4180: header line, CRLF line ends, quotes where needed
+  kParquet  // a Parquet file (zstd); only through Session::Export
+};
+
+// "table", "json", "ndjson", "csv", "parquet".
+Result<Format> ParseFormat(std::string_view name);
+
+struct EncodeOptions {
+  size_t max_width = 40;      // text table: longer values are cut and end with "…"
+  size_t sample_rows = 2048;  // text table: rows read before column widths are fixed
+  bool csv_header = true;
+};
+
+struct EncodeStats {
+  uint64_t rows = 0;
+  uint64_t bytes = 0;
+};
+
+// Encodes `result` to `sink` in a text format (not kParquet: kInvalidArgument). Errors of the
+// result and of the sink are returned as they are.
+Result<EncodeStats> Encode(QueryResult& result, Format format, Sink& sink,
+                           const EncodeOptions& options = {});
+
+// ---------------------------------------------------------------------------------------------
+// Sessions: the closed query surface of one user (session.cc, front_door.cc).
+
+// One column of a relation as the platform resolved it for this caller.
+struct RelationColumn {
+  std::string name;  // the column name in the files and in SQL
+  std::string type;  // its DuckDB SQL type ("VARCHAR", "TIMESTAMP", "DECIMAL(18,2)")
+  std::string mask;  // "" = none; else a SQL expression over the raw columns (e.g.
+                     // "sha256(email)") that replaces the column for every use
+};
+
+// A relation the caller may read, named <domain>.<product>.<port> (loom::Address::SqlName).
+struct Relation {
+  std::string sql_name;
+  std::vector<std::string> files;  // Parquet files of one table version (may be empty)
+  std::vector<RelationColumn> columns;
+  std::string row_filter;  // "" = all rows; else a SQL predicate over the raw columns
+};
+
+struct SessionOptions {
+  std::vector<Relation> relations;
+  int threads = 0;                       // 0 = DuckDB's default
+  std::string memory_limit;              // "" = DuckDB's default
+  std::chrono::milliseconds timeout{0};  // per query, 0 = none
+  // A private directory for spill files and Parquet exports; "" = none (Export fails). The
+  // session creates and removes its own subdirectory in it.
+  std::string scratch_dir;
+};
+
+// One user's session: a private in-memory DuckDB database where each relation is a view, with
+// external access off, only the relations' files allowed, configuration locked, and a SQL front
+// door that admits one read-only SELECT naming only the session's relations (see docs/sql.md).
+// Used by one thread at a time, except Cancel(), which is thread-safe. A QueryResult it returns
+// must be destroyed before the session runs the next query and before the session.
+class Session {
+ public:
+  // kInvalidArgument for a bad relation (name, column, mask, filter); kInternal otherwise.
+  static Result<std::unique_ptr<Session>> Open(SessionOptions options);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // The front door alone: OK if `sql` would be admitted, else kPermissionDenied naming what was
+  // refused, or kInvalidArgument for a syntax error.
+  Status Check(std::string_view sql);
+  // Checks and runs `sql`, streaming its result. kDeadlineExceeded after options.timeout.
+  Result<std::unique_ptr<QueryResult>> Query(std::string_view sql);
+  Result<Rows> QueryRows(std::string_view sql, size_t max_rows = 100000);
+  // Checks and runs `sql`, encoding its result to `sink` in any format, Parquet included.
+  Result<EncodeStats> Export(std::string_view sql, Format format, Sink& sink,
+                             const EncodeOptions& options = {});
+  // Cancels the running query (it fails with kCancelled). Thread-safe; no-op when idle.
+  void Cancel();
+
+  struct Impl;  // engine-internal
+
+ private:
+  explicit Session(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
 }  // namespace loom::engine
