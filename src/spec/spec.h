@@ -4,6 +4,7 @@
 // The shape follows the Open Data Contract Standard v3 where that costs nothing; see
 // docs/descriptors.md for the reference with every key.
 
+#include <compare>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -36,15 +37,18 @@ struct Diagnostic {
   std::string ToString() const;
 };
 
-// A semantic version "MAJOR.MINOR.PATCH[-pre]".
+// A semantic version "MAJOR.MINOR.PATCH[-pre]" (semver.org 2.0.0 without build metadata).
+// Ordered by semver precedence: 1.0.0-alpha < 1.0.0-alpha.1 < 1.0.0-beta < 1.0.0.
 struct SemVer {
   uint32_t major = 0;
   uint32_t minor = 0;
   uint32_t patch = 0;
   std::string prerelease;
+  // kInvalidArgument "'1.0' is not a semantic version (expected MAJOR.MINOR.PATCH, e.g. 1.0.0)".
   static Result<SemVer> Parse(std::string_view text);
   std::string ToString() const;
-  auto operator<=>(const SemVer&) const = default;
+  std::strong_ordering operator<=>(const SemVer& other) const;
+  bool operator==(const SemVer&) const = default;
 };
 
 enum class Classification : uint8_t { kPublic, kInternal, kConfidential, kRestricted };
@@ -344,5 +348,23 @@ std::string_view ToString(Permission p);
 std::string_view ToString(MaskMethod m);
 std::string_view ToString(SloKind k);
 std::string_view ToString(Severity s);
+std::string_view ToString(FsyncPolicy f);       // always | interval | never
+std::string_view ToString(OnInvalid o);         // reject | quarantine
+std::string_view ToString(Compression c);       // none | zstd
+std::string_view ToString(SnapshotInterval i);  // hourly | daily | monthly
+std::string_view ToString(TransformMode m);     // batch | streaming
+
+// The text forms descriptors use, exposed so that flags and APIs read them the same way.
+// Durations: a whole number and a unit ms, s, m, h, d or w ("100ms", "5m", "30d").
+// Sizes: a whole number and a unit B, KiB, MiB, GiB or TiB ("512KiB", "10GiB").
+// Each returns kInvalidArgument naming the text and the expected form.
+Result<int64_t> ParseDurationMs(std::string_view text);
+std::string FormatDurationMs(int64_t ms);  // the largest exact unit: 90000 -> "90s"
+Result<int64_t> ParseBytes(std::string_view text);
+std::string FormatBytes(int64_t bytes);  // the largest exact unit: 1048576 -> "1MiB"
+// A field type's text form (see FieldType); a struct parses with no fields.
+Result<FieldType> ParseFieldType(std::string_view text);
+// "" if `principal` is `user:NAME`, `group:NAME` or `service:NAME`, else why not.
+std::string PrincipalProblem(std::string_view principal);
 
 }  // namespace loom::spec
