@@ -66,6 +66,22 @@ std::vector<Chunk> Split(std::string_view text, const std::string& file,
   return chunks;
 }
 
+// yaml-cpp's messages name the parser's state; say what the author most likely did.
+std::string SyntaxHint(const std::string& msg) {
+  static const std::pair<std::string_view, std::string_view> kHints[] = {
+      {"end of sequence flow not found", " (a '[' list is not closed with ']')"},
+      {"end of map flow not found", " (a '{' map is not closed with '}')"},
+      {"illegal tab when looking for indentation", " (indent with spaces, not tabs)"},
+      {"illegal map value", " (check the indentation, or quote a value that contains ': ')"},
+      {"end of map not found", " (check the indentation)"},
+      {"end of sequence not found", " (check the indentation)"},
+  };
+  for (auto [text, hint] : kHints) {
+    if (msg == text) return std::string(hint);
+  }
+  return "";
+}
+
 void ParseChunk(const Chunk& chunk, const std::string& file, std::vector<Document>* docs,
                 std::vector<Diagnostic>* diags) {
   std::vector<Diagnostic> local;
@@ -74,7 +90,7 @@ void ParseChunk(const Chunk& chunk, const std::string& file, std::vector<Documen
   try {
     root = YAML::Load(chunk.text);
   } catch (const YAML::ParserException& e) {
-    ctx.Error(ctx.Pos(e.mark), "", "YAML syntax error: " + e.msg);
+    ctx.Error(ctx.Pos(e.mark), "", "YAML syntax error: " + e.msg + SyntaxHint(e.msg));
   } catch (const YAML::Exception& e) {
     ctx.Error(ctx.Pos(e.mark), "", "YAML error: " + e.msg);
   } catch (const std::exception& e) {

@@ -102,8 +102,8 @@ void ParseStream(MapReader& port, const DataProduct& p, StreamSettings* s) {
   }
 }
 
-void ParseTable(MapReader& port, TableSettings* t, std::vector<const YAML::Node*>* from_nodes,
-                std::vector<YAML::Node>* keep) {
+// Reads `table:`; sets *from to the snapshot's `from:` node, checked once all ports are known.
+void ParseTable(MapReader& port, TableSettings* t, std::optional<YAML::Node>* from) {
   Context& ctx = port.ctx();
   MapReader m(ctx, port.Get("table"), port.PathOf("table"), {"retainVersions", "snapshot"});
   if (!m.ok()) return;
@@ -117,10 +117,7 @@ void ParseTable(MapReader& port, TableSettings* t, std::vector<const YAML::Node*
   if (s.Enum("interval", {"hourly", "daily", "monthly"}, &idx)) {
     snap.interval = static_cast<SnapshotInterval>(idx);
   }
-  if (s.String("from", &snap.from_port, true)) {
-    keep->push_back(s.Get("from"));
-    (void)from_nodes;
-  }
+  if (s.String("from", &snap.from_port, true)) from->emplace(s.Get("from"));
   t->snapshot = snap;
 }
 
@@ -162,9 +159,12 @@ void ParseOutputPorts(MapReader& spec, DataProduct* p) {
     } else {
       if (m.Has("stream")) ParseStream(m, *p, &port.stream);
       if (m.Has("table")) {
-        size_t before = from_nodes.size();
-        ParseTable(m, &port.table, nullptr, &from_nodes);
-        if (from_nodes.size() > before) from_paths.push_back(m.PathOf("table") + ".snapshot.from");
+        std::optional<YAML::Node> from;
+        ParseTable(m, &port.table, &from);
+        if (from) {
+          from_nodes.push_back(*from);
+          from_paths.push_back(m.PathOf("table") + ".snapshot.from");
+        }
       }
     }
     p->output_ports.push_back(std::move(port));

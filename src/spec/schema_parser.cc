@@ -39,7 +39,12 @@ void ParseField(Context& ctx, const YAML::Node& node, const std::string& path, F
   if (type_ok) {
     FieldType* s = StructOf(&f->type);
     if (s != nullptr) {
-      if (m.Require("fields")) ParseFields(ctx, m.Get("fields"), m.PathOf("fields"), &s->fields);
+      if (m.Has("fields")) {
+        ParseFields(ctx, m.Get("fields"), m.PathOf("fields"), &s->fields);
+      } else {
+        ctx.Error(node, path,
+                  "missing required key 'fields' (a struct lists its members under 'fields')");
+      }
     } else if (m.Has("fields")) {
       m.Error("fields",
               "'fields' applies only to struct types (the type is " + f->type.ToString() + ")");

@@ -138,7 +138,7 @@ std::strong_ordering SemVer::operator<=>(const SemVer& o) const {
   }
   // A release ranks above its pre-releases; identifiers compare numerically when both are numbers.
   if (prerelease.empty() || o.prerelease.empty()) {
-    return o.prerelease.empty() <=> prerelease.empty();
+    return prerelease.empty() <=> o.prerelease.empty();
   }
   std::string_view a = prerelease, b = o.prerelease;
   while (true) {
