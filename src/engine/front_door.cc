@@ -25,6 +25,12 @@ std::string Str(const json& j, const char* key) {
   return it->get<std::string>();
 }
 
+// Built-in functions live in system.main; DuckDB itself qualifies some (list_value).
+bool IsSystemQualifier(const std::string& schema, const std::string& catalog) {
+  return (schema.empty() || Lower(schema) == "main") &&
+         (catalog.empty() || Lower(catalog) == "system");
+}
+
 class Checker {
  public:
   explicit Checker(const std::set<std::string>& relations) : relations_(relations) {}
@@ -42,6 +48,15 @@ class Checker {
     // A query node with common table expressions: each CTE body sees the CTEs before it; the
     // rest of the node sees all of them. (Narrower than DuckDB where unsure: refusing a valid
     // query is safe, resolving a name to the catalog that we took for a CTE is not.)
+    if (type == "RECURSIVE_CTE_NODE" && !in_recursive_) {
+      scope_.push_back(Lower(Str(j, "cte_name")));
+      in_recursive_ = true;
+      Status s = Walk(j);
+      in_recursive_ = false;
+      scope_.pop_back();
+      return s;
+    }
+    in_recursive_ = false;
     auto cte = j.find("cte_map");
     if (cte != j.end() && cte->is_object()) {
       size_t depth = scope_.size();
@@ -56,17 +71,11 @@ class Checker {
       scope_.resize(depth);
       return s;
     }
-    if (type == "RECURSIVE_CTE_NODE") {
-      scope_.push_back(Lower(Str(j, "cte_name")));
-      Status s = WalkMembers(j, nullptr);
-      scope_.pop_back();
-      return s;
-    }
     if (type == "BASE_TABLE") return CheckTable(j);
     if (type == "TABLE_FUNCTION") {
       const json& f = j["function"];
       std::string name = Lower(Str(f, "function_name"));
-      if (!Str(f, "schema").empty() || !Str(f, "catalog").empty() ||
+      if (!IsSystemQualifier(Str(f, "schema"), Str(f, "catalog")) ||
           !IsAllowedTableFunction(name)) {
         return PermissionDenied("table function " + SafeName(name) +
                                 "() is not allowed: query relations by their names");
@@ -78,7 +87,7 @@ class Checker {
     }
     if (cls == "FUNCTION") {
       std::string name = Lower(Str(j, "function_name"));
-      if (!Str(j, "schema").empty() || !Str(j, "catalog").empty()) {
+      if (!IsSystemQualifier(Str(j, "schema"), Str(j, "catalog"))) {
         return PermissionDenied("qualified function names are not allowed (" + SafeName(name) +
                                 ")");
       }
@@ -124,6 +133,7 @@ class Checker {
 
   const std::set<std::string>& relations_;
   std::vector<std::string> scope_;
+  bool in_recursive_ = false;  // the recursive node's own name is already in scope
 };
 
 }  // namespace

@@ -54,6 +54,19 @@ std::string RandomHex() {
   return buf;
 }
 
+// Seal: no file outside the relations' own (and the private export directory), no setting
+// change from here on. The front door keeps user SQL from naming even those files.
+Status SealDatabase(Connection& trusted, const std::vector<std::string>& files,
+                    const std::string& out_dir) {
+  std::string seal = "SET TimeZone = 'UTC';\n";
+  if (!files.empty()) seal += "SET allowed_paths = " + SqlList(files) + ";\n";
+  if (!out_dir.empty()) seal += "SET allowed_directories = " + SqlList({out_dir}) + ";\n";
+  seal +=
+      "SET enable_external_access = false;\n"
+      "SET lock_configuration = true;";
+  return trusted.Execute(seal);
+}
+
 Status Session::Impl::Build() {
   struct Parts {
     std::string domain, product, port;
@@ -128,18 +141,11 @@ Status Session::Impl::Build() {
     }
   }
 
-  // Seal: no file outside the relations' own (and the private export directory), no setting
-  // change from here on. The front door keeps user SQL from naming even those files.
   std::vector<std::string> files;
-  for (const Relation& r : options.relations)
+  for (const Relation& r : options.relations) {
     files.insert(files.end(), r.files.begin(), r.files.end());
-  std::string seal = "SET TimeZone = 'UTC';\n";
-  if (!files.empty()) seal += "SET allowed_paths = " + SqlList(files) + ";\n";
-  if (!out_dir.empty()) seal += "SET allowed_directories = " + SqlList({out_dir}) + ";\n";
-  seal +=
-      "SET enable_external_access = false;\n"
-      "SET lock_configuration = true;";
-  Status s = trusted->Execute(seal);
+  }
+  Status s = SealDatabase(*trusted, files, out_dir);
   if (!s.ok()) return Internal("cannot seal the session: " + Scrub(s.message()));
   return Status::Ok();
 }

@@ -18,6 +18,11 @@ namespace loom::engine {
 
 std::string RandomHex();
 
+// Turns external access off except for `files` (read) and `out_dir` (Parquet exports), and locks
+// the configuration of the database behind `trusted`.
+Status SealDatabase(Connection& trusted, const std::vector<std::string>& files,
+                    const std::string& out_dir);
+
 // Stops a query that runs past its deadline by interrupting its connection.
 class Watchdog {
  public:
