@@ -1,0 +1,99 @@
+#include "catalog/fts_query.h"
+
+#include <utility>
+
+#include "catalog/schema.h"
+
+namespace loom::catalog {
+
+struct FtsQueryBuilder::Impl {
+  fts5_tokenizer methods{};
+  Fts5Tokenizer* tokenizer = nullptr;
+  ~Impl() {
+    if (tokenizer != nullptr) methods.xDelete(tokenizer);
+  }
+};
+
+namespace {
+
+int CollectToken(void* ctx, int /*flags*/, const char* token, int size, int /*start*/,
+                 int /*end*/) {
+  auto* out = static_cast<std::vector<std::string>*>(ctx);
+  if (size > 0) out->emplace_back(token, static_cast<size_t>(size));
+  return SQLITE_OK;
+}
+
+bool IsAsciiSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+}  // namespace
+
+Result<FtsQueryBuilder> FtsQueryBuilder::Create(Db& db) {
+  // The documented way to reach the fts5_api of a connection: SELECT fts5(?1) with a pointer.
+  fts5_api* api = nullptr;
+  LOOM_ASSIGN_OR_RETURN(Stmt stmt, db.Prepare("SELECT fts5(?1)"));
+  stmt.BindPointer(1, static_cast<void*>(&api), "fts5_api_ptr");
+  LOOM_RETURN_IF_ERROR(stmt.Run());
+  if (api == nullptr) return Internal("sqlite: this SQLite has no FTS5");
+
+  FtsQueryBuilder builder;
+  builder.impl_ = std::make_unique<Impl>();
+  void* user_data = nullptr;
+  int rc = api->xFindTokenizer(api, kFtsTokenizer, &user_data, &builder.impl_->methods);
+  if (rc != SQLITE_OK) return SqliteError(nullptr, rc, "find fts5 tokenizer");
+  const char* args[] = {kFtsTokenizerArgs[0], kFtsTokenizerArgs[1]};
+  rc = builder.impl_->methods.xCreate(user_data, args, 2, &builder.impl_->tokenizer);
+  if (rc != SQLITE_OK) return SqliteError(nullptr, rc, "create fts5 tokenizer");
+  return builder;
+}
+
+FtsQueryBuilder::~FtsQueryBuilder() = default;
+FtsQueryBuilder::FtsQueryBuilder(FtsQueryBuilder&& other) noexcept = default;
+
+Result<std::vector<std::string>> FtsQueryBuilder::Tokenize(std::string_view text) {
+  std::vector<std::string> tokens;
+  if (text.empty()) return tokens;
+  int rc = impl_->methods.xTokenize(impl_->tokenizer, &tokens, FTS5_TOKENIZE_QUERY, text.data(),
+                                    static_cast<int>(text.size()), &CollectToken);
+  if (rc != SQLITE_OK) return SqliteError(nullptr, rc, "tokenize search text");
+  return tokens;
+}
+
+Result<std::optional<std::string>> FtsQueryBuilder::Build(std::string_view text) {
+  if (text.size() > kMaxSearchTextBytes) {
+    return InvalidArgument("search text is " + std::to_string(text.size()) +
+                           " bytes long; the limit is " + std::to_string(kMaxSearchTextBytes));
+  }
+  std::vector<std::string> phrases;
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && IsAsciiSpace(text[i])) ++i;
+    size_t start = i;
+    while (i < text.size() && !IsAsciiSpace(text[i])) ++i;
+    if (start == i) break;
+    LOOM_ASSIGN_OR_RETURN(std::vector<std::string> tokens, Tokenize(text.substr(start, i - start)));
+    if (tokens.empty()) continue;
+    std::string phrase = "\"";
+    for (size_t t = 0; t < tokens.size(); ++t) {
+      if (t > 0) phrase += ' ';
+      // unicode61 never emits '"' in a token; double it anyway, as FTS5 strings require.
+      for (char c : tokens[t]) {
+        phrase += c;
+        if (c == '"') phrase += '"';
+      }
+    }
+    phrase += '"';
+    phrases.push_back(std::move(phrase));
+  }
+  if (phrases.empty()) return std::optional<std::string>();
+  phrases.back() += '*';
+  std::string expr;
+  for (const std::string& p : phrases) {
+    if (!expr.empty()) expr += ' ';  // implicit AND: every word must match
+    expr += p;
+  }
+  return std::optional<std::string>(std::move(expr));
+}
+
+}  // namespace loom::catalog

@@ -1,0 +1,48 @@
+#pragma once
+
+// Turns a user's search text into an FTS5 MATCH expression that can never be an FTS syntax
+// error: the text is cut into words at whitespace, each word is run through the index's own
+// tokenizer (unicode61, diacritics removed), and the tokens of each word become one quoted
+// phrase; the last phrase is a prefix query. Every FTS operator character (", *, :, ^, +, -,
+// parentheses, NEAR, AND/OR/NOT) is therefore either a separator or quoted text.
+//
+// Thread-safety: none; one FtsQueryBuilder per connection, used under the catalog's mutex.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "catalog/sqlite_db.h"
+#include "core/core.h"
+
+namespace loom::catalog {
+
+// The longest search text accepted, in bytes.
+inline constexpr size_t kMaxSearchTextBytes = 1000;
+
+class FtsQueryBuilder {
+ public:
+  // Loads the FTS5 tokenizer from `db`; `db` must outlive the builder.
+  static Result<FtsQueryBuilder> Create(Db& db);
+  ~FtsQueryBuilder();
+  FtsQueryBuilder(FtsQueryBuilder&& other) noexcept;
+  FtsQueryBuilder& operator=(FtsQueryBuilder&&) = delete;
+  FtsQueryBuilder(const FtsQueryBuilder&) = delete;
+  FtsQueryBuilder& operator=(const FtsQueryBuilder&) = delete;
+
+  // The tokens of `text` as the index sees them (lowercased, without diacritics).
+  Result<std::vector<std::string>> Tokenize(std::string_view text);
+
+  // The MATCH expression for `text`, or nullopt when the text has no searchable token (only
+  // punctuation or symbols). kInvalidArgument if longer than kMaxSearchTextBytes.
+  Result<std::optional<std::string>> Build(std::string_view text);
+
+ private:
+  FtsQueryBuilder() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;  // holds the fts5 tokenizer instance
+};
+
+}  // namespace loom::catalog

@@ -1,0 +1,256 @@
+// The product index of the SQLite catalog: the products/product_tags/product_port_kinds tables
+// and the FTS5 table product_search, which hold the CURRENT version of each product only.
+
+#include <algorithm>
+#include <initializer_list>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "catalog/sqlite_catalog.h"
+
+namespace loom::catalog {
+namespace {
+
+// The summary columns of `products p`, read by ReadSummary in this order.
+constexpr const char* kSummaryColumns =
+    "p.domain, p.name, p.version, p.title, p.description, p.owner, p.tags, p.classification, "
+    "p.alignment, p.port_kinds, p.deprecated, p.updated_at";
+constexpr int kSummaryColumnCount = 12;
+
+void CollectFields(const std::vector<spec::Field>& fields, std::string* names,
+                   std::string* descriptions);
+
+void CollectType(const spec::FieldType& type, std::string* names, std::string* descriptions) {
+  CollectFields(type.fields, names, descriptions);
+  for (const spec::FieldType& element : type.element) CollectType(element, names, descriptions);
+}
+
+void CollectFields(const std::vector<spec::Field>& fields, std::string* names,
+                   std::string* descriptions) {
+  for (const spec::Field& f : fields) {
+    if (!names->empty()) *names += ' ';
+    *names += f.name;
+    if (!f.description.empty()) {
+      if (!descriptions->empty()) *descriptions += '\n';
+      *descriptions += f.description;
+    }
+    CollectType(f.type, names, descriptions);
+  }
+}
+
+std::vector<std::string> StringArray(const std::string& json_text) {
+  std::vector<std::string> out;
+  nlohmann::json j = nlohmann::json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_array()) return out;
+  for (const auto& v : j) {
+    if (v.is_string()) out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+ProductSummary ReadSummary(const Stmt& s) {
+  ProductSummary p;
+  p.domain = s.Text(0);
+  p.name = s.Text(1);
+  p.version = s.Text(2);
+  p.title = s.Text(3);
+  p.description = s.Text(4);
+  p.owner = s.Text(5);
+  p.tags = StringArray(s.Text(6));
+  p.classification = s.Text(7);
+  p.alignment = s.Text(8);
+  p.port_kinds = StringArray(s.Text(9));
+  p.deprecated = s.Int(10) != 0;
+  p.updated_at = s.Int(11);
+  return p;
+}
+
+bool OneOf(const std::string& value, std::initializer_list<std::string_view> allowed) {
+  return std::find(allowed.begin(), allowed.end(), value) != allowed.end();
+}
+
+Status CheckFilter(const std::optional<std::string>& value, std::string_view what,
+                   std::initializer_list<std::string_view> allowed) {
+  if (!value || OneOf(*value, allowed)) return Status::Ok();
+  std::string list;
+  for (std::string_view a : allowed) {
+    if (!list.empty()) list += ", ";
+    list += a;
+  }
+  return InvalidArgument("search: unknown " + std::string(what) + " '" + *value +
+                         "' (expected one of " + list + ")");
+}
+
+}  // namespace
+
+Status SqliteCatalog::IndexProduct(const spec::DataProduct& p, int64_t revision,
+                                   TimestampMicros now) {
+  std::set<std::string> tags(p.tags.begin(), p.tags.end());
+  std::set<std::string> port_kinds;
+  for (const spec::OutputPort& port : p.output_ports) {
+    port_kinds.insert(std::string(spec::ToString(port.kind)));
+  }
+  nlohmann::json tags_json = nlohmann::json::array();
+  for (const std::string& t : tags) tags_json.push_back(t);
+  nlohmann::json kinds_json = nlohmann::json::array();
+  for (const std::string& k : port_kinds) kinds_json.push_back(k);
+
+  int64_t id = 0;
+  {
+    LOOM_ASSIGN_OR_RETURN(
+        Lease stmt,
+        Statement("INSERT INTO products(domain, name, version, revision, title, description, "
+                  "owner, tags, classification, alignment, port_kinds, deprecated, updated_at) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                  "ON CONFLICT(domain, name) DO UPDATE SET version = excluded.version, "
+                  "revision = excluded.revision, title = excluded.title, "
+                  "description = excluded.description, owner = excluded.owner, "
+                  "tags = excluded.tags, classification = excluded.classification, "
+                  "alignment = excluded.alignment, port_kinds = excluded.port_kinds, "
+                  "deprecated = excluded.deprecated, updated_at = excluded.updated_at "
+                  "RETURNING id"));
+    stmt->Bind(1, p.domain)
+        .Bind(2, p.name)
+        .Bind(3, p.version.ToString())
+        .Bind(4, revision)
+        .Bind(5, p.title)
+        .Bind(6, p.description)
+        .Bind(7, p.owner)
+        .Bind(8, tags_json.dump())
+        .Bind(9, spec::ToString(p.classification))
+        .Bind(10, spec::ToString(p.alignment))
+        .Bind(11, kinds_json.dump())
+        .Bind(12, int64_t{p.deprecated.has_value() ? 1 : 0})
+        .Bind(13, now);
+    LOOM_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) return Internal("catalog: product upsert returned no id");
+    id = stmt->Int(0);
+    LOOM_RETURN_IF_ERROR(stmt->Run());  // finish the statement
+  }
+  for (const char* sql : {"DELETE FROM product_tags WHERE product_id = ?",
+                          "DELETE FROM product_port_kinds WHERE product_id = ?",
+                          "DELETE FROM product_search WHERE rowid = ?"}) {
+    LOOM_ASSIGN_OR_RETURN(Lease stmt, Statement(sql));
+    stmt->Bind(1, id);
+    LOOM_RETURN_IF_ERROR(stmt->Run());
+  }
+  for (const std::string& tag : tags) {
+    LOOM_ASSIGN_OR_RETURN(Lease stmt,
+                          Statement("INSERT INTO product_tags(tag, product_id) VALUES (?, ?)"));
+    stmt->Bind(1, tag).Bind(2, id);
+    LOOM_RETURN_IF_ERROR(stmt->Run());
+  }
+  for (const std::string& kind : port_kinds) {
+    LOOM_ASSIGN_OR_RETURN(
+        Lease stmt,
+        Statement("INSERT INTO product_port_kinds(port_kind, product_id) VALUES (?, ?)"));
+    stmt->Bind(1, kind).Bind(2, id);
+    LOOM_RETURN_IF_ERROR(stmt->Run());
+  }
+  std::string tag_text;
+  for (const std::string& t : tags) {
+    if (!tag_text.empty()) tag_text += ' ';
+    tag_text += t;
+  }
+  std::string field_names;
+  std::string field_descriptions;
+  CollectFields(p.schema.fields, &field_names, &field_descriptions);
+  LOOM_ASSIGN_OR_RETURN(
+      Lease stmt,
+      Statement("INSERT INTO product_search(rowid, name, title, description, tags, field_names, "
+                "field_descriptions, domain) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+  stmt->Bind(1, id)
+      .Bind(2, p.name)
+      .Bind(3, p.title)
+      .Bind(4, p.description)
+      .Bind(5, tag_text)
+      .Bind(6, field_names)
+      .Bind(7, field_descriptions)
+      .Bind(8, p.domain);
+  return stmt->Run();
+}
+
+Result<std::vector<ProductSummary>> SqliteCatalog::ListProducts(
+    const std::optional<std::string>& domain) {
+  std::lock_guard<std::mutex> lock(mu_);
+  LOOM_ASSIGN_OR_RETURN(Lease stmt, Statement(std::string("SELECT ") + kSummaryColumns +
+                                              " FROM products p WHERE ?1 IS NULL OR p.domain = ?1 "
+                                              "ORDER BY p.domain, p.name"));
+  stmt->BindOptional(1, domain);
+  std::vector<ProductSummary> out;
+  while (true) {
+    LOOM_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    out.push_back(ReadSummary(*stmt));
+  }
+  return out;
+}
+
+Result<std::vector<SearchHit>> SqliteCatalog::Search(const SearchQuery& query) {
+  if (query.limit == 0 || query.limit > 1000) {
+    return InvalidArgument("search: limit must be between 1 and 1000, not " +
+                           std::to_string(query.limit));
+  }
+  LOOM_RETURN_IF_ERROR(CheckFilter(query.classification, "classification",
+                                   {"public", "internal", "confidential", "restricted"}));
+  LOOM_RETURN_IF_ERROR(CheckFilter(query.alignment, "alignment", {"source", "consumer", "shared"}));
+  LOOM_RETURN_IF_ERROR(CheckFilter(query.port_kind, "port kind", {"stream", "table"}));
+  std::lock_guard<std::mutex> lock(mu_);
+  return SearchLocked(query);
+}
+
+Result<std::vector<SearchHit>> SqliteCatalog::SearchLocked(const SearchQuery& query) {
+  bool has_text = query.text.find_first_not_of(" \t\r\n\f\v") != std::string::npos;
+  std::optional<std::string> match;
+  if (has_text) {
+    LOOM_ASSIGN_OR_RETURN(match, fts_.Build(query.text));
+    // Text made only of symbols and punctuation names no word: nothing can match it.
+    if (!match) return std::vector<SearchHit>();
+  }
+
+  // Only the filters given become SQL, so that SQLite can use their indexes; values are bound.
+  std::string sql = std::string("SELECT ") + kSummaryColumns;
+  std::vector<std::string> binds;
+  if (match) {
+    sql +=
+        ", -s.rank, snippet(product_search, -1, '[', ']', '...', 16) "
+        "FROM product_search s JOIN products p ON p.id = s.rowid WHERE product_search MATCH ?";
+    binds.push_back(*match);
+  } else {
+    sql += ", 0.0, '' FROM products p WHERE 1";
+  }
+  auto filter = [&](const std::optional<std::string>& value, const char* clause) {
+    if (!value) return;
+    sql += clause;
+    binds.push_back(*value);
+  };
+  filter(query.domain, " AND p.domain = ?");
+  filter(query.owner, " AND p.owner = ?");
+  filter(query.classification, " AND p.classification = ?");
+  filter(query.alignment, " AND p.alignment = ?");
+  filter(query.tag, " AND p.id IN (SELECT product_id FROM product_tags WHERE tag = ?)");
+  filter(query.port_kind,
+         " AND p.id IN (SELECT product_id FROM product_port_kinds WHERE port_kind = ?)");
+  sql += match ? " ORDER BY s.rank, p.domain, p.name" : " ORDER BY p.domain, p.name";
+  sql += " LIMIT ? OFFSET ?";
+
+  LOOM_ASSIGN_OR_RETURN(Lease stmt, Statement(sql));
+  int index = 1;
+  for (const std::string& b : binds) stmt->Bind(index++, b);
+  stmt->Bind(index++, int64_t{query.limit});
+  stmt->Bind(index++, int64_t{query.offset});
+  std::vector<SearchHit> hits;
+  while (true) {
+    LOOM_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    SearchHit hit;
+    hit.product = ReadSummary(*stmt);
+    hit.score = stmt->Double(kSummaryColumnCount);
+    hit.snippet = stmt->Text(kSummaryColumnCount + 1);
+    hits.push_back(std::move(hit));
+  }
+  return hits;
+}
+
+}  // namespace loom::catalog

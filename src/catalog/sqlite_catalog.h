@@ -1,0 +1,98 @@
+#pragma once
+
+// The SQLite implementation of Catalog (see catalog.h and docs/internals/catalog.md).
+//
+// One connection in WAL mode with synchronous=FULL (an acknowledged Apply survives power loss),
+// guarded by one mutex: every method is thread-safe, and calls run one at a time. Statements are
+// prepared once and cached per connection.
+
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "catalog/fts_query.h"
+#include "catalog/sqlite_db.h"
+
+namespace loom::catalog {
+
+class SqliteCatalog final : public Catalog {
+ public:
+  static Result<std::unique_ptr<SqliteCatalog>> Open(const std::string& path, Clock* clock);
+
+  Result<std::vector<Change>> Plan(const std::vector<spec::Document>& docs) override;
+  Result<std::vector<Change>> Apply(const std::vector<spec::Document>& docs,
+                                    std::string_view principal) override;
+  Result<std::vector<ProductSummary>> ListProducts(
+      const std::optional<std::string>& domain) override;
+  Result<std::vector<StoredDocument>> ListDomains() override;
+  Result<std::vector<StoredDocument>> ListPolicies() override;
+  Result<StoredDocument> Get(std::string_view key,
+                             const std::optional<std::string>& version) override;
+  Result<std::vector<StoredDocument>> Versions(std::string_view key) override;
+  Result<std::vector<SearchHit>> Search(const SearchQuery& query) override;
+  Status CommitOffsets(std::string_view group, const Address& port,
+                       const std::map<uint32_t, int64_t>& next_offsets) override;
+  Result<std::map<uint32_t, int64_t>> GetOffsets(std::string_view group,
+                                                 const Address& port) override;
+
+ private:
+  // A cached statement, reset (ending its read) when the lease ends. Lives no longer than the
+  // mutex is held.
+  class Lease {
+   public:
+    explicit Lease(Stmt* stmt) : stmt_(stmt) {}
+    ~Lease() {
+      if (stmt_ != nullptr) stmt_->Reset();
+    }
+    Lease(Lease&& other) noexcept : stmt_(std::exchange(other.stmt_, nullptr)) {}
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    Lease& operator=(Lease&&) = delete;
+    Stmt* operator->() const { return stmt_; }
+    Stmt& operator*() const { return *stmt_; }
+
+   private:
+    Stmt* stmt_;
+  };
+
+  // One document's planned effect, with what Apply writes for it.
+  struct Planned {
+    Change change;
+    std::string yaml;
+    std::string body;  // canonical JSON text
+    std::string digest;
+    int64_t revision = 0;
+    const spec::DataProduct* product = nullptr;  // points into the caller's docs
+  };
+  // The state of one key: stored, or after the planned writes before it in the same call.
+  struct KeyState {
+    int64_t revision = 0;
+    std::string version;
+    std::string digest;
+  };
+
+  SqliteCatalog(Db db, FtsQueryBuilder fts, Clock* clock)
+      : db_(std::move(db)), fts_(std::move(fts)), clock_(clock) {}
+
+  Result<Lease> Statement(const std::string& sql);
+  Result<std::vector<Planned>> PlanLocked(const std::vector<spec::Document>& docs);
+  Result<std::optional<KeyState>> LoadState(const std::string& key);
+  Status Write(const Planned& p, spec::Kind kind, std::string_view principal, TimestampMicros now);
+  Status IndexProduct(const spec::DataProduct& p, int64_t revision, TimestampMicros now);
+  Result<std::vector<StoredDocument>> ListKind(spec::Kind kind);
+  Result<std::vector<StoredDocument>> ReadDocuments(Lease& stmt);
+  Result<std::vector<SearchHit>> SearchLocked(const SearchQuery& query);
+
+  std::mutex mu_;
+  Db db_;                                                              // guarded by mu_
+  FtsQueryBuilder fts_;                                                // guarded by mu_
+  std::unordered_map<std::string, std::unique_ptr<Stmt>> statements_;  // guarded by mu_
+  Clock* clock_;                                                       // not owned
+};
+
+}  // namespace loom::catalog
