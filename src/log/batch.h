@@ -1,0 +1,67 @@
+#pragma once
+
+// Record batches: the unit of the .log files. The byte format is specified in
+// docs/internals/log-format.md ("Record batch"); this file implements it.
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "log/log.h"
+
+namespace loom::log {
+
+inline constexpr size_t kBatchHeaderSize = 56;
+inline constexpr uint32_t kBatchMagic = 0x31424D4C;  // "LMB1"
+inline constexpr uint8_t kBatchVersion = 1;
+inline constexpr uint32_t kMaxPayloadBytes = 64u << 20;
+// An append whose raw payload would pass this is split into several batches.
+inline constexpr size_t kSplitBatchBytes = 32u << 20;
+inline constexpr size_t kRecordHeaderSize = 16;
+
+struct BatchHeader {
+  uint32_t header_crc = 0;
+  uint32_t batch_length = 0;
+  int64_t base_offset = 0;
+  int64_t min_timestamp = 0;
+  int64_t max_timestamp = 0;
+  uint32_t record_count = 0;
+  uint32_t payload_crc = 0;
+  uint32_t payload_size = 0;
+  uint32_t raw_size = 0;
+  uint8_t version = 0;
+  uint8_t compression = 0;
+};
+
+// One encoded batch whose base offset is still to be stamped by the writer.
+struct EncodedBatch {
+  std::string bytes;
+  uint32_t count = 0;
+  int64_t min_timestamp = 0;
+  int64_t max_timestamp = 0;
+};
+
+// Encodes records into batches (split past kSplitBatchBytes), compressing each payload with zstd
+// when asked. kInvalidArgument for no records or a record over kSplitBatchBytes.
+// Thread-safe (uses a thread-local zstd context).
+Status EncodeBatches(std::span<const Record> records, Compression compression, int zstd_level,
+                     std::vector<EncodedBatch>* out);
+
+// Sets base_offset in an encoded batch and recomputes its header CRC.
+void StampBaseOffset(char* batch, int64_t base_offset);
+
+// Parses and checks the 56 header bytes at p (CRC, magic, version, sizes). On error returns
+// kDataLoss with a message saying what is wrong (the caller adds file and position).
+Status DecodeHeader(const char* p, BatchHeader* h);
+
+// Checks the payload (CRC, decompression, record layout) of a batch whose header is valid and
+// sets *out to its records. `scratch` holds decompressed bytes; views in *out point into
+// `payload` or `scratch`. kDataLoss on any mismatch. Thread-compatible.
+Status DecodeRecords(const BatchHeader& h, std::string_view payload, std::string* scratch,
+                     std::vector<RecordView>* out);
+
+}  // namespace loom::log
