@@ -47,6 +47,7 @@ LogOptions SmallSegments() {
   LogOptions o;
   o.segment_max_bytes = 16 << 10;
   o.index_interval_bytes = 1024;
+  o.fsync = FsyncPolicy::kNever;  // durability is not what these tests are about
   return o;
 }
 
