@@ -14,7 +14,9 @@ pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
 pkg_check_modules(LIBJWT REQUIRED IMPORTED_TARGET libjwt)
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
 pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
-find_path(HTTPLIB_INCLUDE_DIR httplib.h REQUIRED)
+# Debian builds cpp-httplib as a shared library with OpenSSL, zlib and brotli support: link
+# PkgConfig::HTTPLIB (never only the header), so the same CPPHTTPLIB_* macros are defined.
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp REQUIRED)
 
 # DuckDB 1.4.4, unpacked from npm by scripts/install-deps.sh (C API only).

@@ -10,3 +10,17 @@ function(loom_module name)
   endforeach()
   target_link_libraries(loom_${name} PUBLIC ${M_LIBS})
 endfunction()
+
+# loom_embed(TARGET NAMESPACE ns BASE dir FILES ...): compiles the files' texts into TARGET as
+# ns::kEmbeddedFiles / ns::kEmbeddedFileCount (see cmake/embed.cmake).
+function(loom_embed target)
+  cmake_parse_arguments(E "" "NAMESPACE;BASE" "FILES" ${ARGN})
+  set(out ${CMAKE_CURRENT_BINARY_DIR}/${target}_embedded.cc)
+  add_custom_command(
+    OUTPUT ${out}
+    COMMAND ${CMAKE_COMMAND} -DOUT=${out} -DBASE=${E_BASE} -DNAMESPACE=${E_NAMESPACE}
+            "-DFILES=${E_FILES}" -P ${CMAKE_SOURCE_DIR}/cmake/embed.cmake
+    DEPENDS ${E_FILES} ${CMAKE_SOURCE_DIR}/cmake/embed.cmake
+    VERBATIM)
+  target_sources(${target} PRIVATE ${out})
+endfunction()

@@ -32,6 +32,8 @@ enum class StatusCode : uint8_t {
 };
 
 std::string_view StatusCodeName(StatusCode code);
+// The inverse of StatusCodeName ("NotFound" -> kNotFound); none for an unknown name.
+std::optional<StatusCode> StatusCodeFromName(std::string_view name);
 
 // Status is the result of an operation that returns no value: OK, or a code and a message that
 // says what was wrong and where. Cheap to copy when OK (no allocation). Thread-compatible.

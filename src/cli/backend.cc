@@ -1,0 +1,123 @@
+#include "cli/backend.h"
+
+#include <httplib.h>
+
+#include "server/server.h"
+
+namespace loom::cli {
+namespace {
+
+using nlohmann::json;
+
+class EmbeddedBackend final : public Backend {
+ public:
+  explicit EmbeddedBackend(std::unique_ptr<platform::Platform> p) : platform_(std::move(p)) {}
+
+  Result<json> Apply(const std::vector<platform::SourceFile>& files, bool dry_run) override {
+    return platform_->Apply(caller_, files, dry_run);
+  }
+  Result<json> ListProducts(const std::optional<std::string>& domain) override {
+    return platform_->ListProducts(caller_, domain);
+  }
+  Result<json> ListDomains() override { return platform_->ListDomains(caller_); }
+  Result<json> Show(const Address& address) override {
+    return platform_->ShowProduct(caller_, address);
+  }
+  Result<json> Versions(const Address& address) override {
+    return platform_->Versions(caller_, address);
+  }
+  Result<json> Search(const platform::SearchParams& params) override {
+    return platform_->Search(caller_, params);
+  }
+
+ private:
+  std::unique_ptr<platform::Platform> platform_;
+  platform::Caller caller_;
+};
+
+class HttpBackend final : public Backend {
+ public:
+  explicit HttpBackend(std::string base_url) : base_url_(std::move(base_url)), client_(base_url_) {
+    client_.set_connection_timeout(5);
+    client_.set_read_timeout(300);
+  }
+
+  Result<json> Apply(const std::vector<platform::SourceFile>& files, bool dry_run) override {
+    json body = {{"dryRun", dry_run}, {"files", json::array()}};
+    for (const platform::SourceFile& f : files) {
+      body["files"].push_back({{"path", f.path}, {"text", f.text}});
+    }
+    return Call(client_.Post("/v1/apply", body.dump(), "application/json"), "/v1/apply");
+  }
+  Result<json> ListProducts(const std::optional<std::string>& domain) override {
+    httplib::Params params;
+    if (domain) params.emplace("domain", *domain);
+    return Get("/v1/products", params);
+  }
+  Result<json> ListDomains() override { return Get("/v1/domains", {}); }
+  Result<json> Show(const Address& address) override {
+    httplib::Params params;
+    if (address.version) params.emplace("version", *address.version);
+    return Get(address.HttpPath(), params);
+  }
+  Result<json> Versions(const Address& address) override {
+    return Get(Address{address.domain, address.product, "", {}}.HttpPath() + "/versions", {});
+  }
+  Result<json> Search(const platform::SearchParams& p) override {
+    httplib::Params params{
+        {"q", p.text}, {"limit", std::to_string(p.limit)}, {"offset", std::to_string(p.offset)}};
+    auto add = [&](const char* name, const std::optional<std::string>& v) {
+      if (v) params.emplace(name, *v);
+    };
+    add("domain", p.domain);
+    add("tag", p.tag);
+    add("owner", p.owner);
+    add("classification", p.classification);
+    add("alignment", p.alignment);
+    add("port_kind", p.port_kind);
+    return Get("/v1/search", params);
+  }
+
+ private:
+  Result<json> Get(const std::string& path, const httplib::Params& params) {
+    return Call(client_.Get(path, params, httplib::Headers{}), path);
+  }
+
+  Result<json> Call(const httplib::Result& res, const std::string& path) {
+    if (!res) {
+      return Unavailable("cannot reach loom server at " + base_url_ + " (" +
+                         httplib::to_string(res.error()) + ")");
+    }
+    json body = json::parse(res->body, nullptr, /*allow_exceptions=*/false);
+    if (res->status >= 200 && res->status < 300) {
+      if (body.is_discarded()) return Internal("server sent invalid JSON for " + path);
+      return body;
+    }
+    if (body.is_object() && body.contains("type") && body["type"].is_string()) {
+      return Status(server::CodeFromProblemType(body["type"].get<std::string>()),
+                    body.value("detail", "error " + std::to_string(res->status)));
+    }
+    return Internal("server answered " + std::to_string(res->status) + " for " + path);
+  }
+
+  std::string base_url_;
+  httplib::Client client_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Backend>> OpenEmbeddedBackend(const std::string& data_dir) {
+  platform::Options options;
+  options.data_dir = data_dir;
+  LOOM_ASSIGN_OR_RETURN(std::unique_ptr<platform::Platform> p, platform::Platform::Open(options));
+  return std::unique_ptr<Backend>(std::make_unique<EmbeddedBackend>(std::move(p)));
+}
+
+Result<std::unique_ptr<Backend>> OpenHttpBackend(const std::string& base_url) {
+  if (!base_url.starts_with("http://") && !base_url.starts_with("https://")) {
+    return InvalidArgument("--server '" + base_url + "': expected http://HOST:PORT");
+  }
+  return std::unique_ptr<Backend>(std::make_unique<HttpBackend>(base_url));
+}
+
+}  // namespace loom::cli

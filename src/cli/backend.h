@@ -1,0 +1,36 @@
+#pragma once
+
+// The CLI's view of Loom: the same calls against the embedded platform or a `loom serve`
+// (private to cli/). Both return the API's JSON, so rendering is one code path.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/core.h"
+#include "platform/platform.h"
+
+namespace loom::cli {
+
+// Not thread-safe; the CLI uses one at a time.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual Result<nlohmann::json> Apply(const std::vector<platform::SourceFile>& files,
+                                       bool dry_run) = 0;
+  virtual Result<nlohmann::json> ListProducts(const std::optional<std::string>& domain) = 0;
+  virtual Result<nlohmann::json> ListDomains() = 0;
+  virtual Result<nlohmann::json> Show(const Address& address) = 0;
+  virtual Result<nlohmann::json> Versions(const Address& address) = 0;
+  virtual Result<nlohmann::json> Search(const platform::SearchParams& params) = 0;
+};
+
+// Opens the data folder in-process.
+Result<std::unique_ptr<Backend>> OpenEmbeddedBackend(const std::string& data_dir);
+// Talks HTTP to `loom serve` at base_url ("http://127.0.0.1:8080").
+Result<std::unique_ptr<Backend>> OpenHttpBackend(const std::string& base_url);
+
+}  // namespace loom::cli

@@ -1,0 +1,41 @@
+#pragma once
+
+// What every command shares: the global options and the backend they select (private to cli/).
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+#include <string>
+
+#include "cli/backend.h"
+
+namespace loom::cli {
+
+struct GlobalOptions {
+  std::string data_dir;  // --data, $LOOM_DATA, default ./loom-data
+  std::string server;    // --server, $LOOM_SERVER; empty: embedded
+  bool json = false;     // --json
+};
+
+// Not thread-safe; one per process.
+class Context {
+ public:
+  GlobalOptions options;
+  // Opens the embedded platform or connects to the server, once.
+  Result<Backend*> GetBackend();
+
+ private:
+  std::unique_ptr<Backend> backend_;
+};
+
+// Each Register* adds its subcommands to `app`; the callbacks set `*exit_code`.
+void RegisterCatalogCommands(CLI::App& app, Context& ctx, int* exit_code);
+void RegisterServeCommand(CLI::App& app, Context& ctx, int* exit_code);
+void RegisterDemoCommand(CLI::App& app, Context& ctx, int* exit_code);
+
+// The one table from status codes to exit codes (docs/cli.md).
+int ExitCodeFor(StatusCode code);
+// Prints "loom: <code>: message" (one line per message line) to stderr and returns the exit code.
+int ReportError(const Status& status);
+
+}  // namespace loom::cli

@@ -1,0 +1,138 @@
+#include "platform/platform.h"
+
+#include "platform/json_views.h"
+
+namespace loom::platform {
+
+Platform::Platform(Options options) : options_(std::move(options)) {}
+Platform::~Platform() = default;
+
+Result<std::unique_ptr<Platform>> Platform::Open(const Options& options) {
+  if (options.data_dir.empty()) return InvalidArgument("data folder: empty path");
+  FileSystem& fs = *FileSystem::Default();
+  LOOM_RETURN_IF_ERROR(fs.CreateDirs(options.data_dir).WithPrefix("data folder"));
+  std::unique_ptr<Platform> p(new Platform(options));
+  LOOM_ASSIGN_OR_RETURN(p->catalog_, catalog::OpenSqliteCatalog(
+                                         JoinPath(options.data_dir, "catalog.db"), options.clock));
+  return p;
+}
+
+Result<nlohmann::json> Platform::Apply(const Caller& caller, const std::vector<SourceFile>& files,
+                                       bool dry_run) {
+  if (files.empty()) return InvalidArgument("apply: no descriptor files given");
+  std::vector<spec::Document> docs;
+  std::vector<std::string> problems;
+  for (const SourceFile& f : files) {
+    std::vector<spec::Diagnostic> diagnostics;
+    Result<std::vector<spec::Document>> parsed = spec::ParseDocuments(f.text, f.path, &diagnostics);
+    if (!parsed.ok()) {
+      problems.push_back(parsed.status().message());
+      continue;
+    }
+    for (spec::Document& d : *parsed) docs.push_back(std::move(d));
+  }
+  if (!problems.empty()) {
+    std::string all;
+    for (const std::string& p : problems) all += (all.empty() ? "" : "\n") + p;
+    return InvalidArgument(all);
+  }
+  // The same document twice in one apply is ambiguous.
+  for (size_t i = 0; i < docs.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (docs[i].Key() == docs[j].Key()) {
+        return InvalidArgument(docs[i].pos.file + ":" + std::to_string(docs[i].pos.line) + ":" +
+                               std::to_string(docs[i].pos.column) + ": " + docs[i].Key() +
+                               " is also declared at " + docs[j].pos.file + ":" +
+                               std::to_string(docs[j].pos.line));
+      }
+    }
+  }
+  std::vector<catalog::Change> changes;
+  if (dry_run) {
+    LOOM_ASSIGN_OR_RETURN(changes, catalog_->Plan(docs));
+  } else {
+    LOOM_ASSIGN_OR_RETURN(changes, catalog_->Apply(docs, caller.principal));
+  }
+  nlohmann::json out = {{"dryRun", dry_run}, {"changes", nlohmann::json::array()}};
+  for (const catalog::Change& c : changes) out["changes"].push_back(ChangeJson(c));
+  return out;
+}
+
+Result<nlohmann::json> Platform::ListProducts(const Caller&,
+                                              const std::optional<std::string>& domain) {
+  if (domain && !IsValidName(*domain)) {
+    return InvalidArgument("domain '" + *domain + "' " + NameProblem(*domain));
+  }
+  LOOM_ASSIGN_OR_RETURN(std::vector<catalog::ProductSummary> products,
+                        catalog_->ListProducts(domain));
+  nlohmann::json out = {{"products", nlohmann::json::array()}};
+  for (const catalog::ProductSummary& p : products) out["products"].push_back(SummaryJson(p));
+  return out;
+}
+
+Result<nlohmann::json> Platform::ListDomains(const Caller&) {
+  LOOM_ASSIGN_OR_RETURN(std::vector<catalog::StoredDocument> domains, catalog_->ListDomains());
+  nlohmann::json out = {{"domains", nlohmann::json::array()}};
+  for (const catalog::StoredDocument& d : domains) {
+    nlohmann::json j = d.body;
+    j["revision"] = d.version;
+    out["domains"].push_back(std::move(j));
+  }
+  return out;
+}
+
+Result<nlohmann::json> Platform::ShowProduct(const Caller&, const Address& address) {
+  const std::string key = catalog::ProductKey(address.domain, address.product);
+  // A port's @version names a table version, not a descriptor version.
+  std::optional<std::string> version = address.has_port() ? std::nullopt : address.version;
+  LOOM_ASSIGN_OR_RETURN(catalog::StoredDocument doc, catalog_->Get(key, version));
+  LOOM_ASSIGN_OR_RETURN(std::vector<catalog::StoredDocument> versions, catalog_->Versions(key));
+  nlohmann::json out = ProductJson(doc, versions);
+  if (address.has_port()) {
+    bool found = false;
+    for (const nlohmann::json& port : out["outputPorts"]) {
+      if (port.value("name", "") == address.port) found = true;
+    }
+    if (!found) {
+      return NotFound("product " + Address{address.domain, address.product, "", {}}.ToString() +
+                      " has no port '" + address.port + "'");
+    }
+  }
+  return out;
+}
+
+Result<nlohmann::json> Platform::Versions(const Caller&, const Address& address) {
+  LOOM_ASSIGN_OR_RETURN(std::vector<catalog::StoredDocument> versions,
+                        catalog_->Versions(catalog::ProductKey(address.domain, address.product)));
+  nlohmann::json out = {{"address", Address{address.domain, address.product, "", {}}.ToString()},
+                        {"versions", nlohmann::json::array()}};
+  for (const catalog::StoredDocument& v : versions) out["versions"].push_back(VersionJson(v));
+  return out;
+}
+
+Result<nlohmann::json> Platform::Search(const Caller&, const SearchParams& params) {
+  if (params.limit == 0 || params.limit > 1000) {
+    return InvalidArgument("search: limit must be between 1 and 1000");
+  }
+  catalog::SearchQuery q;
+  q.text = params.text;
+  q.domain = params.domain;
+  q.tag = params.tag;
+  q.owner = params.owner;
+  q.classification = params.classification;
+  q.alignment = params.alignment;
+  q.port_kind = params.port_kind;
+  q.limit = params.limit;
+  q.offset = params.offset;
+  LOOM_ASSIGN_OR_RETURN(std::vector<catalog::SearchHit> hits, catalog_->Search(q));
+  nlohmann::json out = {{"query", params.text}, {"hits", nlohmann::json::array()}};
+  for (const catalog::SearchHit& h : hits) {
+    nlohmann::json j = SummaryJson(h.product);
+    j["score"] = h.score;
+    j["snippet"] = h.snippet;
+    out["hits"].push_back(std::move(j));
+  }
+  return out;
+}
+
+}  // namespace loom::platform

@@ -1,0 +1,94 @@
+#pragma once
+
+// The composition root: opens a data folder, wires the services (catalog, and as they arrive the
+// log, tables, engine and security) and owns their lifetimes. cli/ (embedded mode) and server/
+// call the same methods, so both modes behave the same. Results are returned as the JSON the
+// HTTP API serves (documented in docs/api.md and /v1/openapi.json), so that the CLI renders one
+// shape whether it talks to a Platform or to `loom serve`.
+
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "catalog/catalog.h"
+#include "core/core.h"
+#include "spec/spec.h"
+
+namespace loom::platform {
+
+struct Options {
+  std::string data_dir = "loom-data";
+  Clock* clock = Clock::Real();  // not owned; must outlive the Platform
+};
+
+// Who is acting. Until security/ lands, embedded mode acts as the local administrator.
+struct Caller {
+  std::string principal = "user:local-admin";
+};
+
+// A descriptor file handed to Apply: its path (for diagnostics) and its text.
+struct SourceFile {
+  std::string path;
+  std::string text;
+};
+
+struct SearchParams {
+  std::string text;
+  std::optional<std::string> domain, tag, owner, classification, alignment, port_kind;
+  uint32_t limit = 20;
+  uint32_t offset = 0;
+};
+
+// Thread-safe: every method may be called concurrently (the server does).
+// Errors: kInvalidArgument (bad descriptors or parameters; the message lists every diagnostic),
+// kNotFound, kFailedPrecondition (an applied version would change), kInternal.
+class Platform {
+ public:
+  static Result<std::unique_ptr<Platform>> Open(const Options& options);
+  ~Platform();
+  Platform(const Platform&) = delete;
+  Platform& operator=(const Platform&) = delete;
+
+  const std::string& data_dir() const { return options_.data_dir; }
+
+  // Validates every document of every file, then registers them all atomically (or, with
+  // dry_run, only says what would change). {"dryRun":bool,"changes":[{key,kind,change,from,to}]}
+  Result<nlohmann::json> Apply(const Caller& caller, const std::vector<SourceFile>& files,
+                               bool dry_run);
+  // {"products":[summary...]}
+  Result<nlohmann::json> ListProducts(const Caller& caller,
+                                      const std::optional<std::string>& domain);
+  // {"domains":[...]}
+  Result<nlohmann::json> ListDomains(const Caller& caller);
+  // The product (at address.version, or current) with its ports' addresses and its versions.
+  Result<nlohmann::json> ShowProduct(const Caller& caller, const Address& address);
+  // {"versions":[{version, appliedBy, appliedAt, digest}]}
+  Result<nlohmann::json> Versions(const Caller& caller, const Address& address);
+  // {"hits":[{product summary, score, snippet}], "total": n}
+  Result<nlohmann::json> Search(const Caller& caller, const SearchParams& params);
+
+  catalog::Catalog& catalog() { return *catalog_; }
+
+ private:
+  explicit Platform(Options options);
+
+  Options options_;
+  std::unique_ptr<catalog::Catalog> catalog_;
+};
+
+struct DemoOptions {
+  std::string data_dir = "loom-data";  // must not hold a catalog yet
+  uint64_t scale = 10000;              // events to generate
+};
+
+// `loom demo`: builds the reference media-streaming mesh (examples/media-streaming, compiled into
+// the binary) in a fresh data folder through the real paths, and writes a short story with real
+// numbers and the time each step took to `out`. Errors: kFailedPrecondition if the folder
+// already holds a catalog; any error of the steps.
+Status RunDemo(const DemoOptions& options, std::FILE* out);
+
+}  // namespace loom::platform

@@ -1,0 +1,229 @@
+#include "server/server.h"
+
+#include <httplib.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "server/openapi.h"
+
+namespace loom::server {
+namespace {
+
+using nlohmann::json;
+
+void Send(httplib::Response& res, const json& body, int status = 200) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+void SendProblem(const httplib::Request& req, httplib::Response& res, const Status& status) {
+  res.status = HttpStatusFor(status.code());
+  res.set_content(ProblemJson(status, req.path).dump(), "application/problem+json");
+}
+
+void Reply(const httplib::Request& req, httplib::Response& res, const Result<json>& result) {
+  if (result.ok()) {
+    Send(res, *result);
+  } else {
+    SendProblem(req, res, result.status());
+  }
+}
+
+std::optional<std::string> Param(const httplib::Request& req, const char* name) {
+  if (!req.has_param(name)) return std::nullopt;
+  return req.get_param_value(name);
+}
+
+Result<uint32_t> UintParam(const httplib::Request& req, const char* name, uint32_t fallback) {
+  std::optional<std::string> v = Param(req, name);
+  if (!v) return fallback;
+  uint32_t out = 0;
+  if (v->empty() || v->size() > 9) {
+    return InvalidArgument(std::string("query parameter '") + name + "': expected a number");
+  }
+  for (char c : *v) {
+    if (c < '0' || c > '9') {
+      return InvalidArgument(std::string("query parameter '") + name + "': expected a number");
+    }
+    out = out * 10 + static_cast<uint32_t>(c - '0');
+  }
+  return out;
+}
+
+Result<json> ParseJsonBody(const httplib::Request& req) {
+  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object()) {
+    return InvalidArgument("request body: expected a JSON object");
+  }
+  return body;
+}
+
+Result<std::vector<platform::SourceFile>> ApplyFiles(const json& body) {
+  if (!body.contains("files") || !body["files"].is_array()) {
+    return InvalidArgument("request body: 'files' must be an array of {path, text}");
+  }
+  std::vector<platform::SourceFile> files;
+  for (size_t i = 0; i < body["files"].size(); ++i) {
+    const json& f = body["files"][i];
+    if (!f.is_object() || !f.contains("text") || !f["text"].is_string() ||
+        (f.contains("path") && !f["path"].is_string())) {
+      return InvalidArgument("request body: files[" + std::to_string(i) +
+                             "] must be {\"path\": string, \"text\": string}");
+    }
+    files.push_back({f.value("path", "files[" + std::to_string(i) + "]"), f["text"]});
+  }
+  return files;
+}
+
+// The address named by the path captures of /v1/products/{domain}/{product}[...].
+Result<Address> PathAddress(const httplib::Request& req,
+                            const std::optional<std::string>& version) {
+  std::string text = "loom://" + std::string(req.matches[1]) + "/" + std::string(req.matches[2]);
+  if (req.matches.size() > 3 && req.matches[3].matched) text += "/" + std::string(req.matches[3]);
+  if (version) text += "@" + *version;
+  return Address::Parse(text);
+}
+
+}  // namespace
+
+struct Server::Impl {
+  platform::Platform* platform = nullptr;
+  httplib::Server http;
+  std::thread thread;
+  int port = 0;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopped = false;
+
+  void Routes();
+  platform::Caller CallerOf(const httplib::Request&) const { return platform::Caller{}; }
+};
+
+void Server::Impl::Routes() {
+  http.set_exception_handler(
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unexpected error";
+        try {
+          if (ep) std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        SendProblem(req, res, Internal(what));
+      });
+  http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (res.body.empty() && res.status == 404) {
+      SendProblem(req, res, NotFound("no route for " + req.method + " " + req.path));
+    }
+  });
+  http.set_payload_max_length(64u << 20);
+
+  http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    Send(res, {{"status", "ok"}});
+  });
+  http.Get("/v1/openapi.json",
+           [](const httplib::Request&, httplib::Response& res) { Send(res, OpenApiDocument()); });
+  http.Post("/v1/apply", [this](const httplib::Request& req, httplib::Response& res) {
+    Result<json> body = ParseJsonBody(req);
+    if (!body.ok()) return SendProblem(req, res, body.status());
+    Result<std::vector<platform::SourceFile>> files = ApplyFiles(*body);
+    if (!files.ok()) return SendProblem(req, res, files.status());
+    bool dry_run = body->value("dryRun", false);
+    Reply(req, res, platform->Apply(CallerOf(req), *files, dry_run));
+  });
+  http.Get("/v1/domains", [this](const httplib::Request& req, httplib::Response& res) {
+    Reply(req, res, platform->ListDomains(CallerOf(req)));
+  });
+  http.Get("/v1/products", [this](const httplib::Request& req, httplib::Response& res) {
+    Reply(req, res, platform->ListProducts(CallerOf(req), Param(req, "domain")));
+  });
+  http.Get("/v1/search", [this](const httplib::Request& req, httplib::Response& res) {
+    platform::SearchParams p;
+    p.text = Param(req, "q").value_or("");
+    p.domain = Param(req, "domain");
+    p.tag = Param(req, "tag");
+    p.owner = Param(req, "owner");
+    p.classification = Param(req, "classification");
+    p.alignment = Param(req, "alignment");
+    p.port_kind = Param(req, "port_kind");
+    Result<uint32_t> limit = UintParam(req, "limit", 20);
+    if (!limit.ok()) return SendProblem(req, res, limit.status());
+    Result<uint32_t> offset = UintParam(req, "offset", 0);
+    if (!offset.ok()) return SendProblem(req, res, offset.status());
+    p.limit = *limit;
+    p.offset = *offset;
+    Reply(req, res, platform->Search(CallerOf(req), p));
+  });
+  static const char* kName = "([^/]+)";
+  http.Get(std::string("/v1/products/") + kName + "/" + kName + "/versions",
+           [this](const httplib::Request& req, httplib::Response& res) {
+             Result<Address> a = PathAddress(req, std::nullopt);
+             if (!a.ok()) return SendProblem(req, res, a.status());
+             Reply(req, res, platform->Versions(CallerOf(req), *a));
+           });
+  http.Get(std::string("/v1/products/") + kName + "/" + kName + "(?:/ports/" + kName + ")?",
+           [this](const httplib::Request& req, httplib::Response& res) {
+             Result<Address> a = PathAddress(req, Param(req, "version"));
+             if (!a.ok()) return SendProblem(req, res, a.status());
+             Reply(req, res, platform->ShowProduct(CallerOf(req), *a));
+           });
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() {
+  Stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+Result<std::unique_ptr<Server>> Server::Start(platform::Platform& platform,
+                                              const ServerOptions& options) {
+  size_t colon = options.listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return InvalidArgument("--listen '" + options.listen + "': expected HOST:PORT");
+  }
+  std::string host = options.listen.substr(0, colon);
+  std::string port_text = options.listen.substr(colon + 1);
+  int port = 0;
+  if (port_text.empty() || port_text.size() > 5 ||
+      port_text.find_first_not_of("0123456789") != std::string::npos ||
+      (port = std::stoi(port_text)) > 65535) {
+    return InvalidArgument("--listen '" + options.listen + "': port must be 0..65535");
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->platform = &platform;
+  impl->Routes();
+  if (port == 0) {
+    impl->port = impl->http.bind_to_any_port(host);
+    if (impl->port < 0) return Unavailable("cannot listen on " + options.listen);
+  } else {
+    if (!impl->http.bind_to_port(host, port)) {
+      return Unavailable("cannot listen on " + options.listen + " (address in use?)");
+    }
+    impl->port = port;
+  }
+  Impl* raw = impl.get();
+  impl->thread = std::thread([raw] { raw->http.listen_after_bind(); });
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+int Server::port() const { return impl_->port; }
+
+void Server::Wait() {
+  std::unique_lock<std::mutex> lock(impl_->mu);
+  impl_->cv.wait(lock, [this] { return impl_->stopped; });
+}
+
+void Server::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    if (impl_->stopped) return;
+    impl_->stopped = true;
+  }
+  impl_->http.stop();
+  impl_->cv.notify_all();
+}
+
+}  // namespace loom::server
