@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
         values.clear();
         records.clear();
         for (int k = 0; k < n; ++k) {
-          int64_t id = round * 1'000'000'000'000 + t * 1'000'000'000 + seq++;
+          int64_t id = round * 1'000'000'000'000 + int64_t{t} * 1'000'000'000 + seq++;
           values.push_back("id=" + std::to_string(id) + ";" + std::string(40 + k, 'v'));
         }
         for (const std::string& v : values) records.push_back({i, "", v});
