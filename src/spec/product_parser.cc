@@ -99,12 +99,14 @@ DataProduct ParseDataProduct(MapReader& root) {
   if (spec.Enum("alignment", {"source", "consumer", "shared"}, &idx)) {
     p.alignment = static_cast<Alignment>(idx);
   }
+  const size_t errors_before_schema = ctx.errors();
   if (spec.Require("schema")) {
     MapReader schema(ctx, spec.Get("schema"), "spec.schema", {"fields"});
     if (schema.ok() && schema.Require("fields")) {
       ParseFields(ctx, schema.Get("fields"), "spec.schema.fields", &p.schema.fields);
     }
   }
+  ctx.schema_complete = ctx.errors() == errors_before_schema;
   ParseOutputPorts(spec, &p);
   ParseInputPorts(spec, &p);
   ParseTransform(spec, &p);

@@ -24,6 +24,7 @@ void ParseStream(MapReader& port, const DataProduct& p, StreamSettings* s) {
     for (size_t i = 0; i < s->partition_key.size(); ++i) {
       const std::string& name = s->partition_key[i];
       const Field* f = p.schema.Find(name);
+      if (f == nullptr && !ctx.schema_complete) continue;
       if (f == nullptr) {
         ctx.Error(list[i], Item(m.PathOf("partitionKey"), i),
                   "no field '" + name + "' in the schema" + DidYouMean(name, [&] {
@@ -41,7 +42,9 @@ void ParseStream(MapReader& port, const DataProduct& p, StreamSettings* s) {
   std::string text;
   if (m.String("eventTime", &text)) {
     const Field* f = p.schema.Find(text);
-    if (f == nullptr) {
+    if (f == nullptr && !ctx.schema_complete) {
+      s->event_time = text;
+    } else if (f == nullptr) {
       std::vector<std::string_view> names;
       for (const Field& x : p.schema.fields) names.push_back(x.name);
       m.Error("eventTime", "no field '" + text + "' in the schema" + DidYouMean(text, names));

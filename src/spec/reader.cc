@@ -7,17 +7,21 @@
 namespace loom::spec::internal {
 
 size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  // Optimal string alignment: Levenshtein plus swaps of neighbours ("nmae" is one edit from
+  // "name"), the commonest typo.
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
     for (size_t j = 1; j <= b.size(); ++j) {
-      size_t subst = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, subst});
+      const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
     }
-    std::swap(prev, cur);
   }
-  return prev[b.size()];
+  return d[a.size()][b.size()];
 }
 
 std::string NearestName(std::string_view word, const std::vector<std::string_view>& candidates) {
@@ -63,7 +67,19 @@ SourcePos Context::Pos(const YAML::Mark& mark) const {
 }
 
 SourcePos Context::Pos(const YAML::Node& node) const {
-  return Pos(node.IsDefined() ? node.Mark() : YAML::Mark::null_mark());
+  if (!node.IsDefined()) return Pos(YAML::Mark::null_mark());
+  if (node.IsNull()) {
+    // yaml-cpp marks an empty value (`key:` and nothing) at the next token, often lines below;
+    // point at its key instead.
+    for (const auto& [value, key_mark] : empty_values_) {
+      if (value.is(node)) return Pos(key_mark);
+    }
+  }
+  return Pos(node.Mark());
+}
+
+void Context::NoteEmptyValue(const YAML::Node& value, const YAML::Mark& key_mark) {
+  empty_values_.emplace_back(value, key_mark);
 }
 
 void Context::Error(const YAML::Node& node, std::string path, std::string message) {
@@ -115,6 +131,9 @@ MapReader::MapReader(Context& ctx, const YAML::Node& node, std::string path,
       continue;
     }
     const std::string& k = key.Scalar();
+    if (it->second.IsNull() && !ctx_.IsNullLiteral(it->second)) {
+      ctx_.NoteEmptyValue(it->second, key.Mark());
+    }
     if (!seen.insert(k).second) {
       ctx_.Error(key, PathOf(k), "duplicate key '" + k + "'");
       continue;
@@ -160,6 +179,10 @@ void MapReader::Error(std::string_view key, std::string message) {
 }
 
 bool ReadString(Context& ctx, const YAML::Node& node, const std::string& path, std::string* out) {
+  if (node.IsDefined() && node.IsNull()) {  // `key:` or `key: null`: no text
+    out->clear();
+    return true;
+  }
   if (!node.IsScalar()) {
     ctx.Error(node, path, "expected a text value, got " + std::string(NodeTypeName(node)));
     return false;
@@ -305,6 +328,10 @@ bool ReadEnum(Context& ctx, const YAML::Node& node, const std::string& path,
               const std::vector<std::string_view>& values, size_t* out) {
   std::string text;
   if (!ReadString(ctx, node, path, &text)) return false;
+  if (text.empty()) {
+    ctx.Error(node, path, "needs a value: " + OneOf(values));
+    return false;
+  }
   for (size_t i = 0; i < values.size(); ++i) {
     if (values[i] == text) return *out = i, true;
   }

@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "spec/spec.h"
@@ -39,7 +40,14 @@ class Context {
   void Error(const SourcePos& pos, std::string path, std::string message);
   // True if the node is null because the text says `null` or `~` (not because it is empty).
   bool IsNullLiteral(const YAML::Node& node) const;
+  // Remembers that `value` is empty (`key:` with nothing after it), so that problems with it are
+  // reported at its key.
+  void NoteEmptyValue(const YAML::Node& value, const YAML::Mark& key_mark);
   size_t errors() const { return errors_; }
+
+  // False once the product's schema had a problem: checks that look fields up by name are then
+  // skipped, since a missing field is most likely the mistake already reported.
+  bool schema_complete = true;
   const std::string& file() const { return file_; }
 
  private:
@@ -48,6 +56,7 @@ class Context {
   std::string_view text_;
   std::vector<Diagnostic>* out_;
   size_t errors_ = 0;
+  std::vector<std::pair<YAML::Node, YAML::Mark>> empty_values_;
 };
 
 // "map", "list", "string", "null"
