@@ -71,6 +71,7 @@ std::string SyntaxHint(const std::string& msg) {
   static const std::pair<std::string_view, std::string_view> kHints[] = {
       {"end of sequence flow not found", " (a '[' list is not closed with ']')"},
       {"end of map flow not found", " (a '{' map is not closed with '}')"},
+      {"illegal flow end", " (check that each '[' and '{' is closed by its own ']' or '}')"},
       {"illegal tab when looking for indentation", " (indent with spaces, not tabs)"},
       {"illegal map value", " (check the indentation, or quote a value that contains ': ')"},
       {"end of map not found", " (check the indentation)"},
