@@ -135,4 +135,10 @@ Result<nlohmann::json> Platform::Search(const Caller&, const SearchParams& param
   return out;
 }
 
+Result<std::unique_ptr<engine::Session>> Platform::OpenQuerySession(const Caller&) {
+  engine::SessionOptions options;
+  options.scratch_dir = JoinPath(options_.data_dir, "scratch");
+  return engine::Session::Open(std::move(options));
+}
+
 }  // namespace loom::platform

@@ -16,6 +16,7 @@
 
 #include "catalog/catalog.h"
 #include "core/core.h"
+#include "engine/engine.h"
 #include "spec/spec.h"
 
 namespace loom::platform {
@@ -70,6 +71,11 @@ class Platform {
   Result<nlohmann::json> Versions(const Caller& caller, const Address& address);
   // {"hits":[{product summary, score, snippet}], "total": n}
   Result<nlohmann::json> Search(const Caller& caller, const SearchParams& params);
+
+  // A SQL session for the caller over every port it may read, each under its SQL name
+  // (media_player.play_events.events), with masks and row filters applied below the caller's
+  // SQL (engine::Session). The session is the caller's own; use it from one thread at a time.
+  Result<std::unique_ptr<engine::Session>> OpenQuerySession(const Caller& caller);
 
   catalog::Catalog& catalog() { return *catalog_; }
 
