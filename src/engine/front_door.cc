@@ -143,10 +143,11 @@ bool IsAllowedTableFunction(std::string_view n) {
 }
 
 bool IsDeniedScalarFunction(std::string_view n) {
-  static constexpr std::array<std::string_view, 12> kDenied = {
+  static constexpr std::array<std::string_view, 14> kDenied = {
       "current_setting",    "getvariable",          "format_type",         "get_block_size",
       "json_serialize_sql", "json_deserialize_sql", "json_serialize_plan", "current_database",
-      "current_catalog",    "current_schema",       "current_schemas",     "current_query"};
+      "current_catalog",    "current_schema",       "current_schemas",     "current_query",
+      "write_log",          "in_search_path"};
   if (std::find(kDenied.begin(), kDenied.end(), n) != kDenied.end()) return true;
   return n.starts_with("duckdb_") || n.starts_with("pg_") || n.starts_with("has_") ||
          n.starts_with("pragma_") || n.ends_with("_description");

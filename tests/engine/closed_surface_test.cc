@@ -137,6 +137,7 @@ TEST_F(ClosedSurfaceTest, RefusesEngineMetadata) {
            "SELECT current_setting('allowed_paths')",
            "SELECT current_setting('temp_directory')",
            "SELECT getvariable('x')",
+           "SELECT write_log('x')",
            "SELECT pg_get_viewdef(1)",
            "SELECT main.current_setting('threads')",
            "SELECT system.main.current_setting('threads')",
