@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <initializer_list>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -17,6 +18,11 @@ constexpr const char* kSummaryColumns =
     "p.domain, p.name, p.version, p.title, p.description, p.owner, p.tags, p.classification, "
     "p.alignment, p.port_kinds, p.deprecated, p.updated_at";
 constexpr int kSummaryColumnCount = 12;
+
+constexpr uint32_t kMaxSearchLimit = 1000;
+constexpr uint32_t kMaxSearchOffset = 10000;
+// How many matches of one ranking tier bm25 ranks at most (see SearchLocked).
+constexpr int kRankCandidates = 1000;
 
 void CollectFields(const std::vector<spec::Field>& fields, std::string* names,
                    std::string* descriptions);
@@ -188,9 +194,14 @@ Result<std::vector<ProductSummary>> SqliteCatalog::ListProducts(
 }
 
 Result<std::vector<SearchHit>> SqliteCatalog::Search(const SearchQuery& query) {
-  if (query.limit == 0 || query.limit > 1000) {
-    return InvalidArgument("search: limit must be between 1 and 1000, not " +
+  if (query.limit == 0 || query.limit > kMaxSearchLimit) {
+    return InvalidArgument("search: limit must be between 1 and " +
+                           std::to_string(kMaxSearchLimit) + ", not " +
                            std::to_string(query.limit));
+  }
+  if (query.offset > kMaxSearchOffset) {
+    return InvalidArgument("search: offset must be at most " + std::to_string(kMaxSearchOffset) +
+                           ", not " + std::to_string(query.offset));
   }
   LOOM_RETURN_IF_ERROR(CheckFilter(query.classification, "classification",
                                    {"public", "internal", "confidential", "restricted"}));
@@ -201,29 +212,13 @@ Result<std::vector<SearchHit>> SqliteCatalog::Search(const SearchQuery& query) {
 }
 
 Result<std::vector<SearchHit>> SqliteCatalog::SearchLocked(const SearchQuery& query) {
-  bool has_text = query.text.find_first_not_of(" \t\r\n\f\v") != std::string::npos;
-  std::optional<std::string> match;
-  if (has_text) {
-    LOOM_ASSIGN_OR_RETURN(match, fts_.Build(query.text));
-    // Text made only of symbols and punctuation names no word: nothing can match it.
-    if (!match) return std::vector<SearchHit>();
-  }
-
   // Only the filters given become SQL, so that SQLite can use their indexes; values are bound.
-  std::string sql = std::string("SELECT ") + kSummaryColumns;
-  std::vector<std::string> binds;
-  if (match) {
-    sql +=
-        ", -s.rank, snippet(product_search, -1, '[', ']', '...', 16) "
-        "FROM product_search s JOIN products p ON p.id = s.rowid WHERE product_search MATCH ?";
-    binds.push_back(*match);
-  } else {
-    sql += ", 0.0, '' FROM products p WHERE 1";
-  }
+  std::string filters;
+  std::vector<std::string> filter_values;
   auto filter = [&](const std::optional<std::string>& value, const char* clause) {
     if (!value) return;
-    sql += clause;
-    binds.push_back(*value);
+    filters += clause;
+    filter_values.push_back(*value);
   };
   filter(query.domain, " AND p.domain = ?");
   filter(query.owner, " AND p.owner = ?");
@@ -232,23 +227,86 @@ Result<std::vector<SearchHit>> SqliteCatalog::SearchLocked(const SearchQuery& qu
   filter(query.tag, " AND p.id IN (SELECT product_id FROM product_tags WHERE tag = ?)");
   filter(query.port_kind,
          " AND p.id IN (SELECT product_id FROM product_port_kinds WHERE port_kind = ?)");
-  sql += match ? " ORDER BY s.rank, p.domain, p.name" : " ORDER BY p.domain, p.name";
-  sql += " LIMIT ? OFFSET ?";
 
-  LOOM_ASSIGN_OR_RETURN(Lease stmt, Statement(sql));
-  int index = 1;
-  for (const std::string& b : binds) stmt->Bind(index++, b);
-  stmt->Bind(index++, int64_t{query.limit});
-  stmt->Bind(index++, int64_t{query.offset});
   std::vector<SearchHit> hits;
-  while (true) {
-    LOOM_ASSIGN_OR_RETURN(bool row, stmt->Step());
-    if (!row) break;
-    SearchHit hit;
-    hit.product = ReadSummary(*stmt);
-    hit.score = stmt->Double(kSummaryColumnCount);
-    hit.snippet = stmt->Text(kSummaryColumnCount + 1);
-    hits.push_back(std::move(hit));
+  auto read_rows = [&](Lease& stmt, std::vector<int64_t>* ids) -> Status {
+    while (true) {
+      LOOM_ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (!row) return Status::Ok();
+      SearchHit hit;
+      hit.product = ReadSummary(*stmt);
+      hit.score = stmt->Double(kSummaryColumnCount);
+      if (ids != nullptr) ids->push_back(stmt->Int(kSummaryColumnCount + 1));
+      hits.push_back(std::move(hit));
+    }
+  };
+
+  bool has_text = query.text.find_first_not_of(" \t\r\n\f\v") != std::string::npos;
+  if (!has_text) {
+    LOOM_ASSIGN_OR_RETURN(Lease stmt, Statement(std::string("SELECT ") + kSummaryColumns +
+                                                ", 0.0 FROM products p WHERE 1" + filters +
+                                                " ORDER BY p.domain, p.name LIMIT ? OFFSET ?"));
+    int index = 1;
+    for (const std::string& v : filter_values) stmt->Bind(index++, v);
+    stmt->Bind(index, int64_t{query.limit});
+    stmt->Bind(index + 1, int64_t{query.offset});
+    LOOM_RETURN_IF_ERROR(read_rows(stmt, nullptr));
+    return hits;
+  }
+
+  LOOM_ASSIGN_OR_RETURN(std::optional<std::string> match, fts_.Build(query.text));
+  // Text made only of symbols and punctuation names no word: nothing can match it.
+  if (!match) return hits;
+
+  // Two tiers: products whose name, title or tags hold every word come before products that
+  // match elsewhere (description, fields, domain); bm25 ranks within a tier. Each tier ranks at
+  // most kRankCandidates matches (the newest), so that a common word costs a bounded time.
+  const std::string labels = "{name title tags} : (" + *match + ")";
+  const std::string tiers[] = {labels, "(" + *match + ") NOT " + labels};
+  // The products table joins the candidate query only when a filter needs it.
+  const std::string tier_sql =
+      std::string("SELECT ") + kSummaryColumns +
+      ", c.score, p.id FROM (SELECT s.rowid AS id, -s.rank AS score FROM product_search s " +
+      (filters.empty()
+           ? std::string("WHERE product_search MATCH ?")
+           : "JOIN products p ON p.id = s.rowid WHERE product_search MATCH ?" + filters) +
+      " ORDER BY s.rowid DESC LIMIT " + std::to_string(kRankCandidates) +
+      ") c JOIN products p ON p.id = c.id ORDER BY c.score DESC, p.domain, p.name LIMIT ?";
+  const int64_t wanted = int64_t{query.offset} + query.limit;
+  std::vector<int64_t> ids;
+  for (const std::string& tier : tiers) {
+    if (static_cast<int64_t>(hits.size()) >= wanted) break;
+    LOOM_ASSIGN_OR_RETURN(Lease stmt, Statement(tier_sql));
+    int index = 1;
+    stmt->Bind(index++, tier);
+    for (const std::string& v : filter_values) stmt->Bind(index++, v);
+    stmt->Bind(index, wanted - static_cast<int64_t>(hits.size()));
+    LOOM_RETURN_IF_ERROR(read_rows(stmt, &ids));
+  }
+  if (hits.size() <= query.offset) return std::vector<SearchHit>();
+  hits.erase(hits.begin(), hits.begin() + query.offset);
+  ids.erase(ids.begin(), ids.begin() + query.offset);
+
+  // Snippets only for the hits returned, in one pass: a rowid lookup per hit would evaluate a
+  // prefix query's merged doclist once per hit. The range goes to FTS5; "+rowid IN" only filters.
+  if (!hits.empty()) {
+    LOOM_ASSIGN_OR_RETURN(
+        Lease stmt,
+        Statement("SELECT rowid, snippet(product_search, -1, '[', ']', '...', 16) "
+                  "FROM product_search WHERE product_search MATCH ? AND rowid BETWEEN ? AND ? "
+                  "AND +rowid IN (SELECT value FROM json_each(?))"));
+    nlohmann::json id_list = ids;
+    stmt->Bind(1, *match)
+        .Bind(2, *std::min_element(ids.begin(), ids.end()))
+        .Bind(3, *std::max_element(ids.begin(), ids.end()))
+        .Bind(4, id_list.dump());
+    std::map<int64_t, std::string> snippets;
+    while (true) {
+      LOOM_ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (!row) break;
+      snippets[stmt->Int(0)] = stmt->Text(1);
+    }
+    for (size_t i = 0; i < hits.size(); ++i) hits[i].snippet = snippets[ids[i]];
   }
   return hits;
 }

@@ -45,6 +45,11 @@ Result<std::unique_ptr<SqliteCatalog>> SqliteCatalog::Open(const std::string& pa
   LOOM_RETURN_IF_ERROR(db.Exec("PRAGMA journal_mode=WAL"));
   LOOM_RETURN_IF_ERROR(db.Exec("PRAGMA synchronous=FULL"));
   LOOM_RETURN_IF_ERROR(db.Exec("PRAGMA foreign_keys=ON"));
+  // Searches and applies touch the FTS index all over: keep it in memory rather than reading
+  // pages through pread one at a time (64 MiB page cache, 1 GiB memory map; both are limits).
+  LOOM_RETURN_IF_ERROR(db.Exec("PRAGMA cache_size=-65536"));
+  LOOM_RETURN_IF_ERROR(db.Exec("PRAGMA mmap_size=1073741824"));
+  LOOM_RETURN_IF_ERROR(db.Exec("PRAGMA temp_store=MEMORY"));
   {
     LOOM_ASSIGN_OR_RETURN(Stmt mode, db.Prepare("PRAGMA journal_mode"));
     LOOM_ASSIGN_OR_RETURN(bool row, mode.Step());
