@@ -3,6 +3,9 @@
 // The descriptors — Domain, DataProduct, Policy — as types: parse from YAML, validate, render back.
 // The shape follows the Open Data Contract Standard v3 where that costs nothing; see
 // docs/descriptors.md for the reference with every key.
+//
+// Everything here is a value type (thread-compatible) or a free function without shared state
+// (thread-safe). Nothing throws: yaml-cpp's and std::regex's exceptions are caught inside.
 
 #include <compare>
 #include <cstdint>
@@ -322,17 +325,24 @@ struct Document {
 
 // Parses and validates every document of a YAML text ("---"-separated). `file` is used in
 // diagnostics only. Every key is validated; unknown keys are errors. On failure returns
-// kInvalidArgument whose message lists every diagnostic, one per line, and fills `diagnostics`
-// when given.
+// kInvalidArgument whose message lists every diagnostic (Diagnostic::ToString), one per line, and
+// appends them to `diagnostics` when given. All problems of all documents are collected; within a
+// document they are sorted by position. Documents with the same Key() twice are an error, and so
+// is a text without any document.
 Result<std::vector<Document>> ParseDocuments(std::string_view yaml_text, std::string_view file,
                                              std::vector<Diagnostic>* diagnostics = nullptr);
 
-// Reads FILE, or every *.yaml / *.yml file under DIR (recursively, sorted), and parses them all.
-// Documents with the same Key() twice are an error.
+// Reads FILE, or every *.yaml / *.yml file under DIR (recursively, sorted by path), and parses
+// them all; diagnostics name each file as PATH joined with its path under PATH. Documents with the
+// same Key() twice, in one file or across files, are an error. Errors: kNotFound (no such path),
+// kInvalidArgument (any diagnostic; a directory without descriptor files), the file system's
+// codes for unreadable files.
 Result<std::vector<Document>> LoadPath(const std::string& path,
                                        std::vector<Diagnostic>* diagnostics = nullptr);
 
-// The canonical JSON form of a document (what the catalog stores and the API returns).
+// The canonical JSON form of a document (what the catalog stores and the API returns): the YAML's
+// key names, every member present with its default explicit (absent optionals are null), sorted
+// keys, so that dump() is canonical. docs/descriptors.md describes it.
 nlohmann::json ToJson(const Document& doc);
 nlohmann::json ToJson(const DataProduct& product);
 nlohmann::json ToJson(const Domain& domain);

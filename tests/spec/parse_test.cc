@@ -102,6 +102,19 @@ TEST(ParseTest, RendersTheFullProductToTheGoldenJson) {
   EXPECT_EQ(ToJson((*docs)[0]), golden) << ToJson((*docs)[0]).dump(2);
 }
 
+TEST(ParseTest, TheFullExampleOfTheReferenceIsTheValidFixture) {
+  const std::string doc =
+      loom::testing::ReadFile(loom::testing::SourceDir() + "/docs/descriptors.md");
+  const size_t start = doc.find("```yaml\n");
+  ASSERT_NE(start, std::string::npos);
+  const size_t end = doc.find("```\n", start + 8);
+  ASSERT_NE(end, std::string::npos);
+  std::vector<Document> docs = MustParse(doc.substr(start + 8, end - start - 8));
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_EQ(ToJson(docs[0]),
+            nlohmann::json::parse(loom::testing::ReadFile(Valid("play-events.json"))));
+}
+
 TEST(ParseTest, MakesEveryDefaultExplicitInJson) {
   std::vector<Document> docs = MustParse(kMinimalProduct);
   ASSERT_EQ(docs.size(), 1u);
