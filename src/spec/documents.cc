@@ -2,6 +2,7 @@
 // (whose exceptions stop here), and checking what spans documents.
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 
@@ -134,8 +135,53 @@ void ParseChunk(const Chunk& chunk, const std::string& file, std::vector<Documen
   diags->insert(diags->end(), local.begin(), local.end());
 }
 
+// The offset of the first byte that is not well-formed UTF-8 (RFC 3629), or npos. Descriptors
+// become JSON, which must be UTF-8.
+size_t FirstInvalidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n = 0;
+    uint32_t min = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      n = 1, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 2, min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+      n = 3, min = 0x10000;
+    } else {
+      return i;
+    }
+    uint32_t cp = c & (0x3F >> n);
+    for (size_t k = 1; k <= n; ++k) {
+      if (i + k >= s.size()) return i;
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return i;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
+    i += n + 1;
+  }
+  return std::string_view::npos;
+}
+
 void ParseFile(std::string_view text, const std::string& file, std::vector<Document>* docs,
                std::vector<Diagnostic>* diags) {
+  if (size_t bad = FirstInvalidUtf8(text); bad != std::string_view::npos) {
+    const std::string_view before = text.substr(0, bad);
+    const size_t nl = before.rfind('\n');
+    const int line = 1 + static_cast<int>(std::count(before.begin(), before.end(), '\n'));
+    const int column = static_cast<int>(bad - (nl == std::string_view::npos ? 0 : nl + 1)) + 1;
+    char hex[8];
+    std::snprintf(hex, sizeof(hex), "0x%02X", static_cast<unsigned char>(text[bad]));
+    diags->push_back(
+        Diagnostic{SourcePos{file, line, column}, "",
+                   std::string("not valid UTF-8 (byte ") + hex + "); descriptors are UTF-8 text"});
+    return;
+  }
   bool any = false;
   for (const Chunk& chunk : Split(text, file, diags)) {
     if (IsBlank(chunk.text)) continue;

@@ -142,6 +142,22 @@ TEST(FileRulesTest, AcceptsMarkersCommentsAndTheDocumentEndMarker) {
   EXPECT_EQ((*docs)[1].domain()->name, "b");
 }
 
+TEST(FileRulesTest, RefusesTextThatIsNotUtf8AndAcceptsTextThatIs) {
+  EXPECT_EQ(Diags("apiVersion: loom/v1\nkind: Domain\nmetadata: {name: a, title: caf\xE9}\n"),
+            Lines{"d.yaml:3:31: not valid UTF-8 (byte 0xE9); descriptors are UTF-8 text"});
+  EXPECT_EQ(Diags("# \xED\xA0\x80 is a surrogate\n"),
+            Lines{"d.yaml:1:3: not valid UTF-8 (byte 0xED); descriptors are UTF-8 text"});
+  EXPECT_EQ(Diags("# \xC0\xAF is overlong\n"),
+            Lines{"d.yaml:1:3: not valid UTF-8 (byte 0xC0); descriptors are UTF-8 text"});
+  Result<std::vector<Document>> docs = ParseDocuments(
+      "apiVersion: loom/v1\nkind: Domain\nmetadata: {name: a, title: \"Caf\xC3\xA9 "
+      "\xF0\x9F\x8E\xB5\", "
+      "owners: [user:a]}\n",
+      "d.yaml");
+  ASSERT_TRUE(docs.ok()) << docs.status().message();
+  EXPECT_EQ(ToJson((*docs)[0])["title"], "Caf\xC3\xA9 \xF0\x9F\x8E\xB5");
+}
+
 TEST(FileRulesTest, SurvivesHostileInputWithoutThrowing) {
   for (std::string_view text :
        {"{", "[[[[[[[[[[", "a: *undefined", "&a [*a]", "? [a]: b", "- - - -", "\t", ":", "'",
