@@ -1,0 +1,227 @@
+#include "ingest/dedup_index.h"
+
+#include <utility>
+
+namespace loom::ingest {
+
+namespace {
+
+constexpr size_t kShards = 64;
+constexpr int64_t kPending = -2;
+
+struct Entry {
+  uint64_t h1 = 0;  // 0: empty slot
+  uint64_t h2 = 0;
+  int64_t arrival = 0;
+  int64_t offset = 0;  // kPending while being appended
+  int32_t partition = 0;
+};
+
+// Open addressing with linear probing and backward-shift deletion.
+class Table {
+ public:
+  size_t size() const { return size_; }
+  void Clear() {
+    slots_.clear();
+    slots_.shrink_to_fit();
+    size_ = 0;
+  }
+  Entry* Find(uint64_t h1, uint64_t h2) {
+    if (slots_.empty()) return nullptr;
+    size_t mask = slots_.size() - 1;
+    for (size_t i = h1 & mask;; i = (i + 1) & mask) {
+      Entry& e = slots_[i];
+      if (e.h1 == 0) return nullptr;
+      if (e.h1 == h1 && e.h2 == h2) return &e;
+    }
+  }
+  Entry* Insert(const Entry& in) {
+    if ((size_ + 1) * 10 > slots_.size() * 7) Grow();
+    size_t mask = slots_.size() - 1;
+    for (size_t i = in.h1 & mask;; i = (i + 1) & mask) {
+      Entry& e = slots_[i];
+      if (e.h1 == 0) {
+        e = in;
+        ++size_;
+        return &e;
+      }
+      if (e.h1 == in.h1 && e.h2 == in.h2) {
+        e = in;
+        return &e;
+      }
+    }
+  }
+  void Erase(Entry* e) {
+    size_t mask = slots_.size() - 1;
+    size_t i = static_cast<size_t>(e - slots_.data());
+    size_t j = i;
+    for (;;) {
+      j = (j + 1) & mask;
+      if (slots_[j].h1 == 0) break;
+      size_t home = slots_[j].h1 & mask;
+      // Move j back to i when its home is not cyclically within (i, j].
+      bool between = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
+      if (!between) {
+        slots_[i] = slots_[j];
+        i = j;
+      }
+    }
+    slots_[i] = Entry{};
+    --size_;
+  }
+  template <typename F>
+  void ForEach(F f) {
+    for (Entry& e : slots_)
+      if (e.h1 != 0) f(e);
+  }
+
+ private:
+  void Grow() {
+    std::vector<Entry> old = std::move(slots_);
+    slots_.assign(old.empty() ? 64 : old.size() * 2, Entry{});
+    size_ = 0;
+    for (const Entry& e : old)
+      if (e.h1 != 0) Insert(e);
+  }
+  std::vector<Entry> slots_;
+  size_t size_ = 0;
+};
+
+}  // namespace
+
+struct DedupIndex::Shard {
+  std::mutex mu;
+  std::condition_variable cv;
+  Table cur;   // guarded by mu
+  Table prev;  // guarded by mu
+  int64_t cur_start = INT64_MIN;
+  uint64_t early = 0;
+
+  // Drops the previous generation when the current one is a whole window old (every entry of
+  // the previous one is then outside the window), or early when over the entry budget. Pending
+  // entries are carried over so their waiters are answered.
+  void Rotate(int64_t now, int64_t window, size_t max_entries) {
+    if (cur_start == INT64_MIN) cur_start = now;
+    bool by_age = now - cur_start >= window;
+    bool by_size = cur.size() + prev.size() >= max_entries;
+    if (!by_age && !by_size) return;
+    if (by_size && !by_age) early += prev.size();
+    Table carried;
+    prev.ForEach([&](Entry& e) {
+      if (e.offset == kPending) carried.Insert(e);
+    });
+    prev = std::move(cur);
+    cur = std::move(carried);
+    cur_start = now;
+  }
+  Entry* Find(uint64_t h1, uint64_t h2) {
+    Entry* e = cur.Find(h1, h2);
+    return e != nullptr ? e : prev.Find(h1, h2);
+  }
+};
+
+DedupIndex::DedupIndex(int64_t window_micros, size_t max_entries)
+    : window_(window_micros),
+      max_per_shard_(std::max<size_t>(64, max_entries / kShards)),
+      shards_(new Shard[kShards]) {}
+
+DedupIndex::~DedupIndex() = default;
+
+DedupIndex::Shard& DedupIndex::ShardFor(const DedupKey& key) {
+  return shards_[(key.h2 >> 58) & (kShards - 1)];
+}
+
+static uint64_t NonZero(uint64_t h) { return h == 0 ? 1 : h; }
+
+DedupIndex::Claim DedupIndex::TryClaim(const DedupKey& key, int64_t now, int32_t* partition,
+                                       int64_t* offset) {
+  uint64_t h1 = NonZero(key.h1);
+  Shard& s = ShardFor(key);
+  std::lock_guard<std::mutex> lock(s.mu);
+  s.Rotate(now, window_, max_per_shard_);
+  Entry* e = s.Find(h1, key.h2);
+  if (e != nullptr) {
+    if (e->offset == kPending) return Claim::kPending;
+    if (e->arrival >= now - window_) {
+      *partition = e->partition;
+      *offset = e->offset;
+      return Claim::kDuplicate;
+    }
+  }
+  s.cur.Insert(Entry{h1, key.h2, now, kPending, -1});
+  return Claim::kNew;
+}
+
+void DedupIndex::Complete(const DedupKey& key, int32_t partition, int64_t offset) {
+  uint64_t h1 = NonZero(key.h1);
+  Shard& s = ShardFor(key);
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    Entry* e = s.Find(h1, key.h2);
+    if (e == nullptr) {
+      s.cur.Insert(Entry{h1, key.h2, s.cur_start, offset, partition});
+    } else {
+      e->partition = partition;
+      e->offset = offset;
+    }
+  }
+  s.cv.notify_all();
+}
+
+void DedupIndex::Abandon(const DedupKey& key) {
+  uint64_t h1 = NonZero(key.h1);
+  Shard& s = ShardFor(key);
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    if (Entry* e = s.cur.Find(h1, key.h2); e != nullptr && e->offset == kPending) s.cur.Erase(e);
+    if (Entry* e = s.prev.Find(h1, key.h2); e != nullptr && e->offset == kPending) s.prev.Erase(e);
+  }
+  s.cv.notify_all();
+}
+
+bool DedupIndex::WaitStored(const DedupKey& key, int32_t* partition, int64_t* offset) {
+  uint64_t h1 = NonZero(key.h1);
+  Shard& s = ShardFor(key);
+  std::unique_lock<std::mutex> lock(s.mu);
+  for (;;) {
+    Entry* e = s.Find(h1, key.h2);
+    if (e == nullptr) return false;
+    if (e->offset != kPending) {
+      *partition = e->partition;
+      *offset = e->offset;
+      return true;
+    }
+    s.cv.wait(lock);
+  }
+}
+
+void DedupIndex::Restore(const DedupKey& key, int64_t arrival, int64_t now, int32_t partition,
+                         int64_t offset) {
+  if (arrival < now - window_) return;
+  uint64_t h1 = NonZero(key.h1);
+  Shard& s = ShardFor(key);
+  std::lock_guard<std::mutex> lock(s.mu);
+  // Every restored entry arrived after now - window, so the generation may start there.
+  if (s.cur_start == INT64_MIN) s.cur_start = now - window_;
+  s.cur.Insert(Entry{h1, key.h2, arrival, offset, partition});
+}
+
+uint64_t DedupIndex::entries() const {
+  uint64_t n = 0;
+  for (size_t i = 0; i < kShards; ++i) {
+    std::lock_guard<std::mutex> lock(shards_[i].mu);
+    n += shards_[i].cur.size() + shards_[i].prev.size();
+  }
+  return n;
+}
+
+uint64_t DedupIndex::early_evictions() const {
+  uint64_t n = 0;
+  for (size_t i = 0; i < kShards; ++i) {
+    std::lock_guard<std::mutex> lock(shards_[i].mu);
+    n += shards_[i].early;
+  }
+  return n;
+}
+
+}  // namespace loom::ingest
