@@ -98,13 +98,16 @@ ColExpr ExprFor(const spec::Field& f, const LoadedSource& src) {
 struct Check {
   std::string predicate;
   std::string problem;  // a SQL expression
+  // Constraint checks only look at values of the right type; type errors are reported alone.
+  bool only_typed = true;
 };
 
 std::vector<Check> ChecksFor(const spec::Field& f, const ColExpr& e) {
   std::vector<Check> out;
-  out.push_back(
-      {e.type_bad, QuoteString("expected " + f.type.ToString() + ", got ") + " || " + e.shown});
-  if (f.required) out.push_back({e.raw + " IS NULL", "'required value is missing'"});
+  out.push_back({e.type_bad,
+                 QuoteString("expected " + f.type.ToString() + ", got ") + " || " + e.shown,
+                 false});
+  if (f.required) out.push_back({e.raw + " IS NULL", "'required value is missing'", false});
   const spec::Constraints& c = f.constraints;
   const std::string v = e.typed;
   const std::string quoted_v = "'\"' || CAST(" + v + " AS VARCHAR) || '\"'";
@@ -280,10 +283,9 @@ Status ValidateSource(engine::Connection& conn, const spec::Schema& schema, cons
     const ColExpr e = ExprFor(f, src);
     std::vector<Check> checks = ChecksFor(f, e);
     for (size_t k = 0; k < checks.size(); ++k) {
-      // Constraint checks only look at values of the right type; type errors are reported alone.
       const std::string pred =
-          k == 0 || k == 1 ? checks[k].predicate
-                           : "(" + e.typed + " IS NOT NULL AND (" + checks[k].predicate + "))";
+          !checks[k].only_typed ? checks[k].predicate
+                                : "(" + e.typed + " IS NOT NULL AND (" + checks[k].predicate + "))";
       body += " UNION ALL SELECT _loom_line, " + std::to_string(i * 16 + k) + ", " +
               QuoteString(f.name) + ", " + checks[k].problem + " FROM " + src.name +
               " WHERE _loom_row_error IS NULL AND (" + pred + ")";

@@ -61,8 +61,15 @@ TEST(TableCrashTest, KillNineMidPublishLeavesTheOldOrTheNewVersionFullyReadable)
   constexpr int kRows = 20000;
   WriteFile(csv, PlaysCsv(kRows));
   const int64_t sum = static_cast<int64_t>(kRows) * (kRows + 1) / 2 * 10;
+  // Calibrate: one whole publish by the child (start-up included), which is much slower in a
+  // sanitizer build; kills then land anywhere from before the first commit to a few publishes in.
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(Wait(Spawn({LOOM_TABLE_PUBLISH_CHILD, "once", dir.Sub("calibrate"), csv})), 0);
+  const int once_ms = static_cast<int>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count());
   std::mt19937 rng(std::random_device{}());
-  std::uniform_int_distribution<int> delay_ms(50, 700);
+  std::uniform_int_distribution<int> delay_ms(once_ms / 2, once_ms * 3);
   int interrupted = 0;
   Version last;
   for (int round = 0; round < 24; ++round) {

@@ -282,3 +282,74 @@ TEST_F(TablePublishTest, DetectsACorruptCurrentManifest) {
 
 }  // namespace
 }  // namespace loom::table
+
+namespace loom::table {
+namespace {
+
+spec::Schema AllTypesSchema() {
+  using testing::MakeField;
+  spec::Schema s;
+  s.fields.push_back(MakeField("i32", spec::TypeKind::kInt32));
+  s.fields.push_back(MakeField("b", spec::TypeKind::kBool));
+  spec::Field dec = MakeField("amount", spec::TypeKind::kDecimal);
+  dec.type.precision = 10;
+  dec.type.scale = 2;
+  s.fields.push_back(dec);
+  s.fields.push_back(MakeField("day", spec::TypeKind::kDate));
+  s.fields.push_back(MakeField("at", spec::TypeKind::kTimestamp));
+  s.fields.push_back(MakeField("id", spec::TypeKind::kUuid));
+  spec::Field tags = MakeField("tags", spec::TypeKind::kList);
+  tags.type.element.push_back(spec::FieldType{});
+  tags.constraints.max_length = 2;
+  s.fields.push_back(tags);
+  return s;
+}
+
+TEST(TableTypesTest, PublishesAndDescribesEveryScalarTypeAndLists) {
+  loom::testing::TempDir dir;
+  TableOptions o;
+  o.root = dir.Sub("t");
+  o.schema = AllTypesSchema();
+  auto t = Table::Open(o);
+  ASSERT_TRUE(t.ok());
+  PublishOptions po;
+  po.published_by = "user:a";
+  loom::testing::WriteFile(
+      dir.Sub("a.jsonl"),
+      "{\"i32\":1,\"b\":true,\"amount\":12.5,\"day\":\"2026-01-02\",\"at\":\"2026-01-02T03:04:"
+      "05Z\","
+      "\"id\":\"6f1c1a3e-2b1f-4c55-9d0a-3f7d2b8e1c44\",\"tags\":[\"x\",\"y\"]}\n"
+      "{\"i32\":-7,\"b\":false,\"amount\":\"3.25\",\"day\":\"2025-12-31\","
+      "\"at\":\"2026-01-01T00:00:00Z\",\"tags\":[]}\n");
+  auto m = (*t)->PublishFile(dir.Sub("a.jsonl"), SourceKind::kJsonLines, po);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->Stats("i32")->min, -7);
+  EXPECT_EQ(m->Stats("b")->min, "false");
+  EXPECT_EQ(m->Stats("amount")->max, "12.50");
+  EXPECT_EQ(m->Stats("day")->min, "2025-12-31");
+  EXPECT_EQ(m->Stats("at")->max, "2026-01-02T03:04:05.000000Z");
+  EXPECT_EQ(m->Stats("id")->null_count, 1u);
+  EXPECT_TRUE(m->Stats("tags")->min.is_null());
+  EXPECT_EQ(m->schema[2].sql_type, "DECIMAL(10,2)");
+
+  loom::testing::WriteFile(dir.Sub("b.csv"),
+                           "i32,b,amount,day,at,id,tags\n"
+                           "3000000000,maybe,1.234,2026-02-30,yesterday,nope,\"[a, b, c]\"\n");
+  ValidationReport report;
+  po.report = &report;
+  auto bad = (*t)->PublishFile(dir.Sub("b.csv"), SourceKind::kCsv, po);
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  std::vector<std::string> got;
+  for (const RowError& e : report.errors) got.push_back(e.ToString());
+  EXPECT_EQ(got, (std::vector<std::string>{
+                     "line 2: column i32: expected int32, got \"3000000000\"",
+                     "line 2: column b: expected bool, got \"maybe\"",
+                     "line 2: column day: expected date, got \"2026-02-30\"",
+                     "line 2: column at: expected timestamp, got \"yesterday\"",
+                     "line 2: column id: expected uuid, got \"nope\"",
+                     "line 2: column tags: length 3 is above maxLength 2",
+                 }));
+}
+
+}  // namespace
+}  // namespace loom::table
