@@ -24,7 +24,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/clock.h"
+#include "core/file_system.h"
 #include "core/status.h"
+
+namespace loom::log {
+class Log;
+}  // namespace loom::log
+namespace loom::spec {
+struct Schema;
+}  // namespace loom::spec
 
 namespace loom::engine {
 
@@ -209,6 +218,7 @@ Result<EncodeStats> Encode(QueryResult& result, Format format, Sink& sink,
 
 // ---------------------------------------------------------------------------------------------
 // Sessions: the closed query surface of one user (session.cc, front_door.cc).
+// Stream ports enter a session as relations too: see StreamTier below.
 
 // One column of a relation as the platform resolved it for this caller.
 struct RelationColumn {
@@ -265,6 +275,104 @@ class Session {
 
  private:
   explicit Session(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Stream ports (stream_tier*.cc): closed offset ranges of each partition of a stream port's log
+// are converted to typed Parquet "tier files", so that a stream port is queried like a table
+// port (a Relation over Parquet files: DuckDB's parallel scan, pushdown, masks, row filters).
+// Directory layout and manifest: docs/internals/engine.md ("Stream ports").
+
+struct StreamTierOptions {
+  FileSystem* fs = FileSystem::Default();  // not owned; must outlive the StreamTier
+  Clock* clock = Clock::Real();            // not owned; ages of replaced files
+  // The trusted DuckDB that converts records (not owned; must outlive the StreamTier). nullptr:
+  // the StreamTier opens its own in-memory one, with `threads` threads (0 = DuckDB's default).
+  Database* database = nullptr;
+  int threads = 0;
+  // Where the NDJSON staging file of a conversion goes; "" = the tier directory.
+  std::string temp_dir;
+  // A partition with more tier files than this has its runs of small files merged.
+  size_t max_files_per_partition = 16;
+  // Files with fewer rows count as small (a merged file may reach a few times this).
+  int64_t compact_target_rows = 4 << 20;
+  // A file replaced by compaction or dropped by retention stays on disk this long, so that
+  // sessions opened before (in any process) can still read it; then a Sync or Open deletes it.
+  std::chrono::seconds obsolete_grace{900};
+};
+
+// One published tier file: the records [first, end) of one partition, in offset order.
+struct StreamTierFile {
+  std::string path;  // absolute
+  int32_t partition = 0;
+  int64_t first = 0;
+  int64_t end = 0;
+  int64_t bytes = 0;
+};
+
+// What one Sync did.
+struct StreamSyncStats {
+  int64_t records = 0;        // records converted
+  int32_t files_written = 0;  // new tier files (conversions and merges)
+  int32_t files_merged = 0;   // small files replaced by compaction
+  int32_t files_dropped = 0;  // files whose offsets were all deleted from the log by retention
+  int32_t files_deleted = 0;  // replaced or dropped files removed from disk after the grace
+  double seconds = 0;
+};
+
+// The columns of every stream relation, in order: ce_id VARCHAR, ce_source VARCHAR, ce_type
+// VARCHAR, ce_time TIMESTAMPTZ, ce_partition INTEGER, ce_offset BIGINT, then one per schema
+// field (spec::FieldType::SqlType()), with no masks. kInvalidArgument when a field is named like
+// a ce_* column or twice, or the schema has no fields.
+Result<std::vector<RelationColumn>> StreamColumns(const spec::Schema& schema);
+
+// The tier of one stream port: a directory of Parquet tier files and a MANIFEST (JSON, written
+// atomically) listing them. Records are CloudEvents 1.0 structured JSON (one object per record
+// value, extension attributes ignored); the record timestamp stands in for a missing `time`.
+//
+// Thread-safe. Sync calls on one port are serialized: by a mutex within this object and by an
+// exclusive flock on <dir>/LOCK across objects and processes. Files()/Relation() return the file
+// list of the last Sync or Open, which is always a complete, published set: a concurrent Sync
+// never deletes a file it lists before obsolete_grace has passed. A crash (or an error) in Sync
+// leaves the previous manifest in force; unlisted files are removed by the next Open or Sync.
+//
+// Errors: kInvalidArgument for a bad schema or a record that is not a CloudEvent matching it
+// (naming the partition and offset), kFailedPrecondition when the partition count or the schema
+// differs from the tier's, kDataLoss for an unreadable manifest or a corrupt log batch, I/O
+// errors of the file system, and DuckDB's errors as for Connection.
+class StreamTier {
+ public:
+  // Opens (creating it if needed) the tier in `dir`, taking the lock to remove orphans.
+  static Result<std::unique_ptr<StreamTier>> Open(const std::string& dir,
+                                                  StreamTierOptions options = {});
+  ~StreamTier();
+  StreamTier(const StreamTier&) = delete;
+  StreamTier& operator=(const StreamTier&) = delete;
+
+  // Converts every record of every partition of `log` from the last tiered offset (or the
+  // log's start offset, if retention deleted past it) up to the partition's end offset at the
+  // call into new tier files, merges small files, drops files whose offsets the log deleted
+  // by retention, deletes files obsolete for longer than the grace, then publishes the new
+  // manifest. After OK, Relation() covers every record acknowledged before the call.
+  Result<StreamSyncStats> Sync(const log::Log& log, const spec::Schema& schema);
+
+  // The relation for a session: the published tier files and StreamColumns(schema). Set masks
+  // and a row filter on it as for a table port. kFailedPrecondition if `schema` is not the one
+  // the files were written with.
+  Result<engine::Relation> ToRelation(const std::string& sql_name,
+                                      const spec::Schema& schema) const;
+
+  // The published tier files, by partition then offset.
+  std::vector<StreamTierFile> Files() const;
+  // One past the last tiered offset of `partition` (0 before any Sync).
+  int64_t TieredEnd(int32_t partition) const;
+  const std::string& dir() const;
+
+  struct Impl;  // engine-internal
+
+ private:
+  explicit StreamTier(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 
