@@ -2,6 +2,9 @@
 
 #include <httplib.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "server/server.h"
 
 namespace loom::cli {
@@ -28,6 +31,24 @@ class EmbeddedBackend final : public Backend {
   }
   Result<json> Search(const platform::SearchParams& params) override {
     return platform_->Search(caller_, params);
+  }
+  Result<json> PublishTable(const Address& port, const std::string& path,
+                            table::SourceKind kind) override {
+    return platform_->PublishTableFile(caller_, port, path, kind);
+  }
+  Result<json> TableVersions(const Address& port) override {
+    return platform_->TableVersions(caller_, port);
+  }
+  Result<json> Sample(const Address& port, size_t rows) override {
+    return platform_->Sample(caller_, port, rows);
+  }
+  Status Query(const std::string& sql, const platform::Platform::QueryOptions& options,
+               engine::Sink& out) override {
+    LOOM_ASSIGN_OR_RETURN(std::unique_ptr<platform::Platform::PreparedQuery> q,
+                          platform_->PrepareQuery(caller_, sql, options));
+    LOOM_ASSIGN_OR_RETURN(engine::EncodeStats stats, q->Run(out));
+    (void)stats;
+    return Status::Ok();
   }
 
  private:
@@ -76,6 +97,65 @@ class HttpBackend final : public Backend {
     add("alignment", p.alignment);
     add("port_kind", p.port_kind);
     return Get("/v1/search", params);
+  }
+  Result<json> PublishTable(const Address& port, const std::string& path,
+                            table::SourceKind kind) override {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) return NotFound("cannot read '" + path + "'");
+    std::stringstream ss;
+    ss << f.rdbuf();
+    const char* type = kind == table::SourceKind::kCsv         ? "text/csv"
+                       : kind == table::SourceKind::kJsonLines ? "application/x-ndjson"
+                                                               : "application/vnd.apache.parquet";
+    std::string p = Address{port.domain, port.product, port.port, {}}.HttpPath() + "/versions";
+    return Call(client_.Post(p, ss.str(), type), p);
+  }
+  Result<json> TableVersions(const Address& port) override {
+    return Get(Address{port.domain, port.product, port.port, {}}.HttpPath() + "/versions", {});
+  }
+  Result<json> Sample(const Address& port, size_t rows) override {
+    httplib::Params params{{"rows", std::to_string(rows)}};
+    if (port.version) params.emplace("version", *port.version);
+    return Get(Address{port.domain, port.product, port.port, {}}.HttpPath() + "/sample", params);
+  }
+  Status Query(const std::string& sql, const platform::Platform::QueryOptions& options,
+               engine::Sink& out) override {
+    static constexpr const char* kFormats[] = {"table", "json", "ndjson", "csv", "parquet"};
+    json body = {{"sql", sql}, {"format", kFormats[static_cast<int>(options.format)]}};
+    if (options.as_of) body["asOf"] = FormatRfc3339(*options.as_of);
+    httplib::Request req;
+    req.method = "POST";
+    req.path = "/v1/query";
+    req.body = body.dump();
+    req.set_header("Content-Type", "application/json");
+    int status = 0;
+    std::string error_body;
+    Status write_status;
+    req.response_handler = [&status](const httplib::Response& r) {
+      status = r.status;
+      return true;
+    };
+    req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
+      if (status != 200) {
+        error_body.append(data, n);
+        return true;
+      }
+      write_status = out.Write(std::string_view(data, n));
+      return write_status.ok();
+    };
+    httplib::Result res = client_.send(req);
+    LOOM_RETURN_IF_ERROR(write_status);
+    if (!res) {
+      return Unavailable("query to " + base_url_ + " failed (" + httplib::to_string(res.error()) +
+                         ")");
+    }
+    if (status == 200) return Status::Ok();
+    json problem = json::parse(error_body, nullptr, false);
+    if (problem.is_object() && problem.contains("type") && problem["type"].is_string()) {
+      return Status(server::CodeFromProblemType(problem["type"].get<std::string>()),
+                    problem.value("detail", "error " + std::to_string(status)));
+    }
+    return Internal("server answered " + std::to_string(status) + " for /v1/query");
   }
 
  private:

@@ -26,6 +26,14 @@ class Backend {
   virtual Result<nlohmann::json> Show(const Address& address) = 0;
   virtual Result<nlohmann::json> Versions(const Address& address) = 0;
   virtual Result<nlohmann::json> Search(const platform::SearchParams& params) = 0;
+  // A new version of a table port from a CSV, JSON Lines or Parquet file.
+  virtual Result<nlohmann::json> PublishTable(const Address& port, const std::string& path,
+                                              table::SourceKind kind) = 0;
+  virtual Result<nlohmann::json> TableVersions(const Address& port) = 0;
+  virtual Result<nlohmann::json> Sample(const Address& port, size_t rows) = 0;
+  // Runs a query and streams its encoded result to `out`.
+  virtual Status Query(const std::string& sql, const platform::Platform::QueryOptions& options,
+                       engine::Sink& out) = 0;
 };
 
 // Opens the data folder in-process.

@@ -183,6 +183,10 @@ void RegisterCatalogCommands(CLI::App& app, Context& ctx, int* exit_code) {
         *exit_code = ReportError(b.status());
         return;
       }
+      if (!is_show && a->has_port()) {
+        *exit_code = PrintTableVersions(ctx, **b, *a);
+        return;
+      }
       *exit_code = is_show ? Print(ctx, (*b)->Show(*a), RenderProduct)
                            : Print(ctx, (*b)->Versions(*a), RenderVersions);
     });

@@ -80,6 +80,7 @@ int Run(int argc, char** argv) {
   RegisterCatalogCommands(app, ctx, &exit_code);
   RegisterServeCommand(app, ctx, &exit_code);
   RegisterDemoCommand(app, ctx, &exit_code);
+  RegisterDataCommands(app, ctx, &exit_code);
 
   try {
     app.parse(argc, argv);

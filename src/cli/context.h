@@ -32,6 +32,9 @@ class Context {
 void RegisterCatalogCommands(CLI::App& app, Context& ctx, int* exit_code);
 void RegisterServeCommand(CLI::App& app, Context& ctx, int* exit_code);
 void RegisterDemoCommand(CLI::App& app, Context& ctx, int* exit_code);
+void RegisterDataCommands(CLI::App& app, Context& ctx, int* exit_code);
+// `loom versions` of a table port.
+int PrintTableVersions(Context& ctx, Backend& backend, const Address& port);
 
 // The one table from status codes to exit codes (docs/cli.md).
 int ExitCodeFor(StatusCode code);

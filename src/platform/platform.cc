@@ -14,6 +14,7 @@ Result<std::unique_ptr<Platform>> Platform::Open(const Options& options) {
   std::unique_ptr<Platform> p(new Platform(options));
   LOOM_ASSIGN_OR_RETURN(p->catalog_, catalog::OpenSqliteCatalog(
                                          JoinPath(options.data_dir, "catalog.db"), options.clock));
+  LOOM_ASSIGN_OR_RETURN(p->trusted_db_, engine::Database::Open());
   return p;
 }
 
@@ -133,12 +134,6 @@ Result<nlohmann::json> Platform::Search(const Caller&, const SearchParams& param
     out["hits"].push_back(std::move(j));
   }
   return out;
-}
-
-Result<std::unique_ptr<engine::Session>> Platform::OpenQuerySession(const Caller&) {
-  engine::SessionOptions options;
-  options.scratch_dir = JoinPath(options_.data_dir, "scratch");
-  return engine::Session::Open(std::move(options));
 }
 
 }  // namespace loom::platform

@@ -7,7 +7,9 @@
 // shape whether it talks to a Platform or to `loom serve`.
 
 #include <cstdio>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +20,7 @@
 #include "core/core.h"
 #include "engine/engine.h"
 #include "spec/spec.h"
+#include "table/table.h"
 
 namespace loom::platform {
 
@@ -72,18 +75,76 @@ class Platform {
   // {"hits":[{product summary, score, snippet}], "total": n}
   Result<nlohmann::json> Search(const Caller& caller, const SearchParams& params);
 
+  // Publishes a CSV, JSON Lines or Parquet file (validated against the product's schema) as the
+  // next version of a table port. {"address", "version", "rows", "manifest"}.
+  Result<nlohmann::json> PublishTableFile(const Caller& caller, const Address& port,
+                                          const std::string& path, table::SourceKind kind);
+  // Every retained version of a table port with its manifest summary.
+  Result<nlohmann::json> TableVersions(const Caller& caller, const Address& port);
+
+  // A read-only SELECT over the products the caller may read, admitted and ready to run. Table
+  // ports are read at their current version, at the version named `<port>__v<N>` in the SQL, or
+  // as of `as_of` when given. Use from one thread at a time; Cancel() is thread-safe.
+  struct QueryOptions {
+    engine::Format format = engine::Format::kTable;
+    std::optional<TimestampMicros> as_of;
+    size_t max_width = 40;
+  };
+  class PreparedQuery {
+   public:
+    PreparedQuery(std::unique_ptr<engine::Session> session, std::string sql, QueryOptions options)
+        : session_(std::move(session)), sql_(std::move(sql)), options_(options) {}
+    // Runs the query and streams its result to `sink` in the chosen format.
+    Result<engine::EncodeStats> Run(engine::Sink& sink);
+    void Cancel() { session_->Cancel(); }
+
+   private:
+    std::unique_ptr<engine::Session> session_;
+    std::string sql_;
+    QueryOptions options_;
+  };
+  // Opens the caller's session and checks `sql` at the front door: kPermissionDenied for what
+  // the surface refuses, kInvalidArgument for bad SQL.
+  Result<std::unique_ptr<PreparedQuery>> PrepareQuery(const Caller& caller, const std::string& sql,
+                                                      const QueryOptions& options);
+
+  // A few rows of a port, as the API's JSON: {"address","columns":[...],"rows":[{...}]}.
+  Result<nlohmann::json> Sample(const Caller& caller, const Address& port, size_t rows);
+
   // A SQL session for the caller over every port it may read, each under its SQL name
   // (media_player.play_events.events), with masks and row filters applied below the caller's
   // SQL (engine::Session). The session is the caller's own; use it from one thread at a time.
   Result<std::unique_ptr<engine::Session>> OpenQuerySession(const Caller& caller);
+  // The same, with table ports as of `as_of` and the `<port>__v<N>` versions `sql` names.
+  Result<std::unique_ptr<engine::Session>> OpenQuerySession(const Caller& caller,
+                                                            const std::string& sql,
+                                                            std::optional<TimestampMicros> as_of);
 
   catalog::Catalog& catalog() { return *catalog_; }
 
  private:
   explicit Platform(Options options);
 
+  // The product descriptor (current version) and its output port, or kNotFound.
+  struct PortRef {
+    spec::DataProduct product;
+    const spec::OutputPort* port = nullptr;  // into product
+  };
+  Result<std::unique_ptr<PortRef>> ResolvePort(const Address& address);
+  // The open table of a table port (opened on first use, reopened when the descriptor changes).
+  Result<table::Table*> GetTable(const PortRef& ref);
+  std::string TableDir(const Address& port) const;
+
   Options options_;
   std::unique_ptr<catalog::Catalog> catalog_;
+  std::unique_ptr<engine::Database> trusted_db_;  // the platform's own DuckDB work
+
+  std::mutex tables_mu_;
+  struct OpenTable {
+    std::string descriptor_version;
+    std::unique_ptr<table::Table> table;
+  };
+  std::map<std::string, OpenTable> tables_;  // guarded by tables_mu_; key: address text
 };
 
 struct DemoOptions {

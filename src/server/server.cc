@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "server/openapi.h"
+#include "table/table.h"
 
 namespace loom::server {
 namespace {
@@ -86,6 +87,53 @@ Result<Address> PathAddress(const httplib::Request& req,
   return Address::Parse(text);
 }
 
+// Streams encoded query output into a chunked HTTP response.
+class DataSinkAdapter final : public engine::Sink {
+ public:
+  explicit DataSinkAdapter(httplib::DataSink& sink) : sink_(sink) {}
+  Status Write(std::string_view bytes) override {
+    if (!sink_.write(bytes.data(), bytes.size())) return Cancelled("the client went away");
+    return Status::Ok();
+  }
+
+ private:
+  httplib::DataSink& sink_;
+};
+
+Result<table::SourceKind> UploadKind(const httplib::Request& req) {
+  std::string format = Param(req, "format").value_or("");
+  std::string type = req.get_header_value("Content-Type");
+  type = type.substr(0, type.find(';'));
+  if (format == "csv" || (format.empty() && type == "text/csv")) return table::SourceKind::kCsv;
+  if (format == "jsonl" ||
+      (format.empty() && (type == "application/x-ndjson" || type == "application/jsonl" ||
+                          type == "application/json-seq"))) {
+    return table::SourceKind::kJsonLines;
+  }
+  if (format == "parquet" || (format.empty() && type == "application/vnd.apache.parquet")) {
+    return table::SourceKind::kParquet;
+  }
+  return InvalidArgument(
+      "upload: say what the body is with Content-Type text/csv, "
+      "application/x-ndjson or application/vnd.apache.parquet (or ?format=csv|jsonl|parquet)");
+}
+
+const char* ContentTypeOf(engine::Format f) {
+  switch (f) {
+    case engine::Format::kJson:
+      return "application/json";
+    case engine::Format::kNdjson:
+      return "application/x-ndjson";
+    case engine::Format::kCsv:
+      return "text/csv; charset=utf-8";
+    case engine::Format::kParquet:
+      return "application/vnd.apache.parquet";
+    case engine::Format::kTable:
+      return "text/plain; charset=utf-8";
+  }
+  return "application/octet-stream";
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -157,6 +205,75 @@ void Server::Impl::Routes() {
     Reply(req, res, platform->Search(CallerOf(req), p));
   });
   static const char* kName = "([^/]+)";
+  const std::string port_path =
+      std::string("/v1/products/") + kName + "/" + kName + "/ports/" + kName;
+  http.Post(port_path + "/versions", [this](const httplib::Request& req, httplib::Response& res) {
+    Result<Address> a = PathAddress(req, std::nullopt);
+    if (!a.ok()) return SendProblem(req, res, a.status());
+    Result<table::SourceKind> kind = UploadKind(req);
+    if (!kind.ok()) return SendProblem(req, res, kind.status());
+    // The table reads a file: keep the upload in the data folder's scratch space meanwhile.
+    std::string dir = JoinPath(JoinPath(platform->data_dir(), "scratch"), "uploads");
+    FileSystem& fs = *FileSystem::Default();
+    Status made = fs.CreateDirs(dir);
+    if (!made.ok()) return SendProblem(req, res, made);
+    std::string path = JoinPath(dir, NewUuid() + "." + std::string(table::ToString(*kind)));
+    Status written = WriteFileAtomically(fs, path, req.body);
+    if (!written.ok()) return SendProblem(req, res, written);
+    Result<json> published = platform->PublishTableFile(CallerOf(req), *a, path, *kind);
+    (void)fs.DeleteFile(path);
+    Reply(req, res, published);
+  });
+  http.Get(port_path + "/versions", [this](const httplib::Request& req, httplib::Response& res) {
+    Result<Address> a = PathAddress(req, std::nullopt);
+    if (!a.ok()) return SendProblem(req, res, a.status());
+    Reply(req, res, platform->TableVersions(CallerOf(req), *a));
+  });
+  http.Get(port_path + "/sample", [this](const httplib::Request& req, httplib::Response& res) {
+    Result<Address> a = PathAddress(req, Param(req, "version"));
+    if (!a.ok()) return SendProblem(req, res, a.status());
+    Result<uint32_t> rows = UintParam(req, "rows", 10);
+    if (!rows.ok()) return SendProblem(req, res, rows.status());
+    Reply(req, res, platform->Sample(CallerOf(req), *a, *rows));
+  });
+  http.Post("/v1/query", [this](const httplib::Request& req, httplib::Response& res) {
+    Result<json> body = ParseJsonBody(req);
+    if (!body.ok()) return SendProblem(req, res, body.status());
+    if (!body->contains("sql") || !(*body)["sql"].is_string()) {
+      return SendProblem(req, res, InvalidArgument("request body: 'sql' must be a string"));
+    }
+    platform::Platform::QueryOptions options;
+    Result<engine::Format> format = engine::ParseFormat(body->value("format", "json"));
+    if (!format.ok()) return SendProblem(req, res, format.status());
+    options.format = *format;
+    if (body->contains("asOf")) {
+      if (!(*body)["asOf"].is_string()) {
+        return SendProblem(req, res,
+                           InvalidArgument("request body: 'asOf' must be an RFC 3339 time"));
+      }
+      Result<TimestampMicros> t = ParseRfc3339((*body)["asOf"].get<std::string>());
+      if (!t.ok()) return SendProblem(req, res, t.status().WithPrefix("asOf"));
+      options.as_of = *t;
+    }
+    Result<std::unique_ptr<platform::Platform::PreparedQuery>> prepared =
+        platform->PrepareQuery(CallerOf(req), (*body)["sql"].get<std::string>(), options);
+    if (!prepared.ok()) return SendProblem(req, res, prepared.status());
+    // Shared by the content provider, which httplib copies; the response owns it.
+    std::shared_ptr<platform::Platform::PreparedQuery> query = std::move(*prepared);
+    res.set_chunked_content_provider(ContentTypeOf(options.format),
+                                     [query](size_t, httplib::DataSink& sink) {
+                                       DataSinkAdapter out(sink);
+                                       Result<engine::EncodeStats> ran = query->Run(out);
+                                       if (ran.ok()) {
+                                         sink.done();
+                                         return true;
+                                       }
+                                       // Headers are gone: a failed stream ends without its
+                                       // terminating chunk, so the client sees a broken response,
+                                       // never a silently short one.
+                                       return false;
+                                     });
+  });
   http.Get(std::string("/v1/products/") + kName + "/" + kName + "/versions",
            [this](const httplib::Request& req, httplib::Response& res) {
              Result<Address> a = PathAddress(req, std::nullopt);

@@ -1,0 +1,193 @@
+// publish, query, sample: data in and out of ports.
+
+#include <cstdio>
+#include <iostream>
+
+#include "cli/context.h"
+#include "cli/render.h"
+
+namespace loom::cli {
+namespace {
+
+using nlohmann::json;
+
+// Writes encoded query output to a FILE (stdout or -o FILE).
+class FileSink final : public engine::Sink {
+ public:
+  explicit FileSink(std::FILE* f) : f_(f) {}
+  Status Write(std::string_view bytes) override {
+    if (std::fwrite(bytes.data(), 1, bytes.size(), f_) != bytes.size()) {
+      return Internal("cannot write the output");
+    }
+    return Status::Ok();
+  }
+
+ private:
+  std::FILE* f_;
+};
+
+Result<table::SourceKind> KindOf(const std::string& path, const std::string& format) {
+  std::string f = format;
+  if (f.empty()) {
+    size_t dot = path.rfind('.');
+    f = dot == std::string::npos ? "" : path.substr(dot + 1);
+  }
+  if (f == "csv") return table::SourceKind::kCsv;
+  if (f == "jsonl" || f == "ndjson") return table::SourceKind::kJsonLines;
+  if (f == "parquet") return table::SourceKind::kParquet;
+  return InvalidArgument("'" + path +
+                         "': cannot tell the format; use a .csv, .jsonl or .parquet file or "
+                         "--format csv|jsonl|parquet");
+}
+
+std::string RenderPublished(const json& j) {
+  return "published " + j.value("address", "") + ": " + std::to_string(j.value("rows", 0)) +
+         " rows from " + j.value("source", "") + "\n";
+}
+
+std::string RenderTableVersions(const json& j) {
+  TextTable t({"VERSION", "PUBLISHED AT", "BY", "ROWS", "SOURCE"});
+  for (const json& v : j["versions"]) {
+    std::string n = std::to_string(v.value("version", 0));
+    if (v.value("version", 0) == j.value("current", 0)) n += " (current)";
+    t.AddRow({n, v.value("publishedAt", ""), v.value("publishedBy", ""),
+              std::to_string(v.value("rows", 0)), v.value("source", "")});
+  }
+  return j.value("address", "") + "\n" + t.Render();
+}
+
+std::string RenderSample(const json& j) {
+  std::vector<std::string> header;
+  for (const json& c : j["columns"]) header.push_back(c.value("name", ""));
+  TextTable t(header, 30);
+  for (const json& row : j["rows"]) {
+    std::vector<std::string> cells;
+    for (const std::string& h : header) cells.push_back(row.contains(h) ? Cell(row[h]) : "");
+    t.AddRow(std::move(cells));
+  }
+  return t.Render() + "(" + std::to_string(t.rows()) + " rows)\n";
+}
+
+int PrintJsonOr(Context& ctx, const Result<json>& r, std::string (*render)(const json&)) {
+  if (!r.ok()) return ReportError(r.status());
+  std::string out = ctx.options.json ? r->dump(2) + "\n" : render(*r);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+}  // namespace
+
+// The table-port part of `loom versions ADDRESS/PORT`.
+int PrintTableVersions(Context& ctx, Backend& b, const Address& port) {
+  return PrintJsonOr(ctx, b.TableVersions(port), RenderTableVersions);
+}
+
+void RegisterDataCommands(CLI::App& app, Context& ctx, int* exit_code) {
+  // loom publish ADDRESS FILE
+  {
+    auto* cmd = app.add_subcommand("publish", "Publish a file into a port (a new table version)");
+    auto address = std::make_shared<std::string>();
+    auto file = std::make_shared<std::string>();
+    auto format = std::make_shared<std::string>();
+    cmd->add_option("address", *address, "loom://DOMAIN/PRODUCT/PORT")->required();
+    cmd->add_option("file", *file, "a .csv, .jsonl or .parquet file")->required();
+    cmd->add_option("--format", *format, "csv|jsonl|parquet (default: from the file name)");
+    cmd->callback([&ctx, exit_code, address, file, format] {
+      Result<Address> a = Address::Parse(*address);
+      if (!a.ok()) {
+        *exit_code = ReportError(a.status());
+        return;
+      }
+      Result<Backend*> b = ctx.GetBackend();
+      if (!b.ok()) {
+        *exit_code = ReportError(b.status());
+        return;
+      }
+      Result<json> port = (*b)->Show(*a);
+      if (!port.ok()) {
+        *exit_code = ReportError(port.status());
+        return;
+      }
+      Result<table::SourceKind> kind = KindOf(*file, *format);
+      if (!kind.ok()) {
+        *exit_code = ReportError(kind.status());
+        return;
+      }
+      *exit_code = PrintJsonOr(ctx, (*b)->PublishTable(*a, *file, *kind), RenderPublished);
+    });
+  }
+  // loom query SQL
+  {
+    auto* cmd = app.add_subcommand("query", "Run a read-only SQL query over data products");
+    auto sql = std::make_shared<std::string>();
+    auto format = std::make_shared<std::string>();
+    auto as_of = std::make_shared<std::string>();
+    auto output = std::make_shared<std::string>();
+    cmd->add_option("sql", *sql, "one SELECT; ports are <domain>.<product>.<port>")->required();
+    cmd->add_option("--format", *format, "table|json|ndjson|csv|parquet (default table)");
+    cmd->add_option("--as-of", *as_of, "read table ports as of this RFC 3339 time");
+    cmd->add_option("-o,--output", *output, "write to this file instead of stdout");
+    cmd->callback([&ctx, exit_code, sql, format, as_of, output] {
+      platform::Platform::QueryOptions options;
+      std::string f = format->empty() ? (ctx.options.json ? "json" : "table") : *format;
+      Result<engine::Format> parsed = engine::ParseFormat(f);
+      if (!parsed.ok()) {
+        *exit_code = ReportError(parsed.status());
+        return;
+      }
+      options.format = *parsed;
+      if (!as_of->empty()) {
+        Result<TimestampMicros> t = ParseRfc3339(*as_of);
+        if (!t.ok()) {
+          *exit_code = ReportError(t.status().WithPrefix("--as-of"));
+          return;
+        }
+        options.as_of = *t;
+      }
+      if (options.format == engine::Format::kParquet && output->empty()) {
+        *exit_code = ReportError(InvalidArgument("--format parquet needs -o FILE"));
+        return;
+      }
+      Result<Backend*> b = ctx.GetBackend();
+      if (!b.ok()) {
+        *exit_code = ReportError(b.status());
+        return;
+      }
+      std::FILE* out = stdout;
+      if (!output->empty()) {
+        out = std::fopen(output->c_str(), "wb");
+        if (out == nullptr) {
+          *exit_code = ReportError(Internal("cannot write '" + *output + "'"));
+          return;
+        }
+      }
+      FileSink sink(out);
+      Status s = (*b)->Query(*sql, options, sink);
+      if (out != stdout) std::fclose(out);
+      *exit_code = s.ok() ? 0 : ReportError(s);
+    });
+  }
+  // loom sample ADDRESS
+  {
+    auto* cmd = app.add_subcommand("sample", "Show a few rows of a port");
+    auto address = std::make_shared<std::string>();
+    auto rows = std::make_shared<size_t>(10);
+    cmd->add_option("address", *address, "loom://DOMAIN/PRODUCT/PORT[@VERSION]")->required();
+    cmd->add_option("--rows", *rows, "how many rows (default 10)");
+    cmd->callback([&ctx, exit_code, address, rows] {
+      Result<Address> a = Address::Parse(*address);
+      if (!a.ok()) {
+        *exit_code = ReportError(a.status());
+        return;
+      }
+      Result<Backend*> b = ctx.GetBackend();
+      if (!b.ok()) {
+        *exit_code = ReportError(b.status());
+        return;
+      }
+      *exit_code = PrintJsonOr(ctx, (*b)->Sample(*a, *rows), RenderSample);
+    });
+  }
+}
+
+}  // namespace loom::cli

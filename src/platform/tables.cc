@@ -1,0 +1,219 @@
+// Table ports and SQL: publishing versions, listing them, queries and samples.
+
+#include <regex>
+#include <set>
+
+#include "platform/platform.h"
+
+namespace loom::platform {
+namespace {
+
+using nlohmann::json;
+
+json ManifestSummary(const table::Manifest& m) {
+  json inputs = json::array();
+  for (const table::InputRef& in : m.inputs) {
+    json j = {{"address", in.address}};
+    if (in.version) j["version"] = *in.version;
+    if (in.partition) j["partition"] = *in.partition;
+    if (in.offset_begin) j["offsetBegin"] = *in.offset_begin;
+    if (in.offset_end) j["offsetEnd"] = *in.offset_end;
+    inputs.push_back(std::move(j));
+  }
+  return {{"version", m.version.number()},
+          {"publishedAt", FormatRfc3339(m.published_at)},
+          {"publishedBy", m.published_by},
+          {"source", std::string(table::ToString(m.source_kind))},
+          {"sourceDescription", m.source_description},
+          {"rows", m.row_count},
+          {"files", m.files.size()},
+          {"inputs", inputs}};
+}
+
+// `<port>__v<N>` names in SQL text: the explicit versions a query asks for.
+std::set<std::pair<std::string, uint64_t>> VersionedNames(const std::string& sql) {
+  static const std::regex kVersioned(
+      R"(([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)__v([0-9]{1,12})\b)",
+      std::regex::icase);
+  std::set<std::pair<std::string, uint64_t>> out;
+  for (auto it = std::sregex_iterator(sql.begin(), sql.end(), kVersioned);
+       it != std::sregex_iterator(); ++it) {
+    std::string name = (*it)[1].str() + "." + (*it)[2].str() + "." + (*it)[3].str();
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.insert({name, std::stoull((*it)[4].str())});
+  }
+  return out;
+}
+
+engine::Relation RelationOf(const std::string& sql_name, const table::Snapshot* snapshot,
+                            const spec::Schema& schema) {
+  engine::Relation r;
+  r.sql_name = sql_name;
+  if (snapshot != nullptr) {
+    r.files = snapshot->file_paths;
+    for (const table::Column& c : snapshot->manifest.schema) {
+      r.columns.push_back({c.name, c.sql_type, ""});
+    }
+  } else {
+    for (const spec::Field& f : schema.fields) r.columns.push_back({f.name, f.type.SqlType(), ""});
+  }
+  return r;
+}
+
+}  // namespace
+
+std::string Platform::TableDir(const Address& port) const {
+  return JoinPath(
+      JoinPath(JoinPath(JoinPath(options_.data_dir, "tables"), port.domain), port.product),
+      port.port);
+}
+
+Result<std::unique_ptr<Platform::PortRef>> Platform::ResolvePort(const Address& address) {
+  if (!address.has_port()) {
+    return InvalidArgument("address " + address.ToString() + " names no port (expected " +
+                           address.ToString() + "/<port>)");
+  }
+  LOOM_ASSIGN_OR_RETURN(
+      catalog::StoredDocument doc,
+      catalog_->Get(catalog::ProductKey(address.domain, address.product), std::nullopt));
+  LOOM_ASSIGN_OR_RETURN(std::vector<spec::Document> docs, spec::ParseDocuments(doc.yaml, doc.key));
+  if (docs.size() != 1 || docs[0].product() == nullptr) {
+    return Internal("catalog entry " + doc.key + " is not one data product");
+  }
+  auto ref = std::make_unique<PortRef>();
+  ref->product = *docs[0].product();
+  ref->port = ref->product.FindPort(address.port);
+  if (ref->port == nullptr) {
+    return NotFound("product " + ref->product.address().ToString() + " has no port '" +
+                    address.port + "'");
+  }
+  return ref;
+}
+
+Result<table::Table*> Platform::GetTable(const PortRef& ref) {
+  if (ref.port->kind != spec::PortKind::kTable) {
+    return InvalidArgument(
+        "port " + Address{ref.product.domain, ref.product.name, ref.port->name, {}}.ToString() +
+        " is a stream port, not a table port");
+  }
+  Address a{ref.product.domain, ref.product.name, ref.port->name, {}};
+  std::string version = ref.product.version.ToString();
+  std::lock_guard<std::mutex> lock(tables_mu_);
+  OpenTable& open = tables_[a.ToString()];
+  if (open.table == nullptr || open.descriptor_version != version) {
+    table::TableOptions options;
+    options.root = TableDir(a);
+    options.name = a.ToString();
+    options.schema = ref.product.schema;
+    options.settings = ref.port->table;
+    options.clock = options_.clock;
+    LOOM_ASSIGN_OR_RETURN(open.table, table::Table::Open(std::move(options)));
+    open.descriptor_version = version;
+  }
+  return open.table.get();
+}
+
+Result<json> Platform::PublishTableFile(const Caller& caller, const Address& address,
+                                        const std::string& path, table::SourceKind kind) {
+  LOOM_ASSIGN_OR_RETURN(std::unique_ptr<PortRef> ref, ResolvePort(address));
+  LOOM_ASSIGN_OR_RETURN(table::Table * t, GetTable(*ref));
+  table::PublishOptions options;
+  options.published_by = caller.principal;
+  options.source_description = std::string(table::ToString(kind)) + " file";
+  LOOM_ASSIGN_OR_RETURN(table::Manifest m, t->PublishFile(path, kind, options));
+  Address a{address.domain, address.product, address.port, m.version.ToString()};
+  json out = ManifestSummary(m);
+  out["address"] = a.ToString();
+  return out;
+}
+
+Result<json> Platform::TableVersions(const Caller&, const Address& address) {
+  LOOM_ASSIGN_OR_RETURN(std::unique_ptr<PortRef> ref, ResolvePort(address));
+  LOOM_ASSIGN_OR_RETURN(table::Table * t, GetTable(*ref));
+  LOOM_ASSIGN_OR_RETURN(std::vector<table::Manifest> versions, t->Versions());
+  LOOM_ASSIGN_OR_RETURN(table::Version current, t->CurrentVersion());
+  json out = {{"address", Address{address.domain, address.product, address.port, {}}.ToString()},
+              {"current", current.number()},
+              {"versions", json::array()}};
+  for (const table::Manifest& m : versions) out["versions"].push_back(ManifestSummary(m));
+  return out;
+}
+
+Result<std::unique_ptr<engine::Session>> Platform::OpenQuerySession(const Caller& caller) {
+  return OpenQuerySession(caller, "", std::nullopt);
+}
+
+Result<std::unique_ptr<engine::Session>> Platform::OpenQuerySession(
+    const Caller&, const std::string& sql, std::optional<TimestampMicros> as_of) {
+  engine::SessionOptions options;
+  options.scratch_dir = JoinPath(options_.data_dir, "scratch");
+  LOOM_RETURN_IF_ERROR(FileSystem::Default()->CreateDirs(options.scratch_dir));
+  std::set<std::pair<std::string, uint64_t>> versioned = VersionedNames(sql);
+  LOOM_ASSIGN_OR_RETURN(std::vector<catalog::ProductSummary> products,
+                        catalog_->ListProducts(std::nullopt));
+  for (const catalog::ProductSummary& summary : products) {
+    LOOM_ASSIGN_OR_RETURN(
+        catalog::StoredDocument doc,
+        catalog_->Get(catalog::ProductKey(summary.domain, summary.name), std::nullopt));
+    LOOM_ASSIGN_OR_RETURN(std::vector<spec::Document> docs,
+                          spec::ParseDocuments(doc.yaml, doc.key));
+    if (docs.size() != 1 || docs[0].product() == nullptr) continue;
+    const spec::DataProduct& product = *docs[0].product();
+    for (const spec::OutputPort& port : product.output_ports) {
+      if (port.kind != spec::PortKind::kTable) continue;  // stream scans come with the log scan
+      Address a{product.domain, product.name, port.name, {}};
+      PortRef ref{product, &port};
+      LOOM_ASSIGN_OR_RETURN(table::Table * t, GetTable(ref));
+      Result<table::Snapshot> snap = as_of ? t->AsOf(*as_of) : t->Current();
+      if (!snap.ok() && snap.status().code() != StatusCode::kNotFound) return snap.status();
+      options.relations.push_back(
+          RelationOf(a.SqlName(), snap.ok() ? &*snap : nullptr, product.schema));
+      for (const auto& [name, version] : versioned) {
+        if (name != a.SqlName()) continue;
+        LOOM_ASSIGN_OR_RETURN(table::Snapshot at, t->At(table::Version(version)));
+        options.relations.push_back(
+            RelationOf(a.SqlName() + "__v" + std::to_string(version), &at, product.schema));
+      }
+    }
+  }
+  return engine::Session::Open(std::move(options));
+}
+
+Result<std::unique_ptr<Platform::PreparedQuery>> Platform::PrepareQuery(
+    const Caller& caller, const std::string& sql, const QueryOptions& options) {
+  LOOM_ASSIGN_OR_RETURN(std::unique_ptr<engine::Session> session,
+                        OpenQuerySession(caller, sql, options.as_of));
+  LOOM_RETURN_IF_ERROR(session->Check(sql));
+  return std::make_unique<PreparedQuery>(std::move(session), sql, options);
+}
+
+Result<engine::EncodeStats> Platform::PreparedQuery::Run(engine::Sink& sink) {
+  engine::EncodeOptions encode;
+  encode.max_width = options_.max_width;
+  return session_->Export(sql_, options_.format, sink, encode);
+}
+
+Result<json> Platform::Sample(const Caller& caller, const Address& address, size_t rows) {
+  LOOM_ASSIGN_OR_RETURN(std::unique_ptr<PortRef> ref, ResolvePort(address));
+  Address a{address.domain, address.product, address.port, {}};
+  std::string name = a.SqlName();
+  if (address.version) {
+    std::string v = *address.version;
+    if (!v.empty() && v[0] == 'v') v = v.substr(1);
+    if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos) {
+      return InvalidArgument("address " + address.ToString() +
+                             ": a table version is a number (e.g. @3)");
+    }
+    name += "__v" + v;
+  }
+  std::string sql = "SELECT * FROM " + name + " LIMIT " + std::to_string(rows);
+  LOOM_ASSIGN_OR_RETURN(std::unique_ptr<engine::Session> session,
+                        OpenQuerySession(caller, sql, std::nullopt));
+  LOOM_ASSIGN_OR_RETURN(engine::Rows result, session->QueryRows(sql, rows));
+  json cols = json::array();
+  for (const engine::Column& c : result.columns)
+    cols.push_back({{"name", c.name}, {"type", c.type}});
+  return json{{"address", address.ToString()}, {"columns", cols}, {"rows", result.ToJson()}};
+}
+
+}  // namespace loom::platform
