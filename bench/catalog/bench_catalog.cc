@@ -5,6 +5,7 @@
 // a catalog without a full-text index does).
 //
 //   bench_catalog [--products N] [--batch N] [--queries N] [--dir DIR] [--seed N]
+//                 [--search-only 1]   (reuse the catalog a previous run left in --dir)
 
 #include <sqlite3.h>
 #include <unistd.h>
@@ -236,6 +237,7 @@ int main(int argc, char** argv) {
   size_t products = 100000, batch = 1000, queries = 1000;
   uint32_t seed = 42;
   std::string dir;
+  bool search_only = false;  // --search-only 1: reuse the catalog already in --dir
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--products")
@@ -246,6 +248,8 @@ int main(int argc, char** argv) {
       queries = std::strtoull(argv[i + 1], nullptr, 10);
     else if (flag == "--dir")
       dir = argv[i + 1];
+    else if (flag == "--search-only")
+      search_only = std::string(argv[i + 1]) == "1";
     else if (flag == "--seed")
       seed = static_cast<uint32_t>(std::strtoul(argv[i + 1], nullptr, 10));
     else {
@@ -264,7 +268,7 @@ int main(int argc, char** argv) {
   }
   std::filesystem::create_directories(dir);
   const std::string path = dir + "/catalog.db";
-  std::filesystem::remove(path);
+  if (!search_only) std::filesystem::remove(path);
 
   auto opened = loom::catalog::OpenSqliteCatalog(path, loom::Clock::Real());
   if (!opened.ok()) {
@@ -276,7 +280,7 @@ int main(int argc, char** argv) {
   Generator gen(seed);
   std::vector<double> apply_ms;
   std::vector<double> apply_cpu_ms;
-  for (size_t start = 0; start < products; start += batch) {
+  for (size_t start = 0; start < (search_only ? 0 : products); start += batch) {
     std::string yaml;
     for (size_t i = start; i < std::min(products, start + batch); ++i) {
       if (i > start) yaml += "---\n";
@@ -297,6 +301,7 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  if (apply_ms.empty()) apply_ms.push_back(0), apply_cpu_ms.push_back(0);
   double apply_median = Percentile(apply_ms, 0.5);
   double apply_cpu_median = Percentile(apply_cpu_ms, 0.5);
   std::printf(

@@ -59,6 +59,10 @@ struct ProductSummary {
   TimestampMicros updated_at = 0;
 };
 
+// Search text is never FTS syntax: every word is quoted, so no input is a syntax error. Text of
+// only symbols matches nothing; more than 1,000 bytes is kInvalidArgument. Filter values of
+// classification, alignment and port_kind outside their enums are kInvalidArgument; limit must
+// be 1..1000 and offset at most 10,000.
 struct SearchQuery {
   std::string text;  // words; all must match (prefix match on the last); empty: every product
   std::optional<std::string> domain;
@@ -71,9 +75,12 @@ struct SearchQuery {
   uint32_t offset = 0;
 };
 
+// Hits come in two tiers: products with every word in name, title or tags first, then the
+// others; bm25 (name and title weigh most) orders each tier, so `score` compares hits of one
+// tier. Empty text: ordered by domain and name, score 0, no snippet.
 struct SearchHit {
   ProductSummary product;
-  double score = 0;     // higher is better
+  double score = 0;     // higher is better (within a tier)
   std::string snippet;  // the matching text, with [brackets] around matches
 };
 
@@ -111,7 +118,10 @@ class Catalog {
                                                          const Address& port) = 0;
 };
 
-// Opens (creating if needed) the SQLite catalog at `path`. `clock` must outlive the catalog.
+// Opens (creating if needed) the SQLite catalog at `path` (WAL, synchronous=FULL; the schema is
+// migrated to the latest version). `clock` must outlive the catalog. Errors: kInvalidArgument
+// (no clock), kFailedPrecondition (written by a newer Loom), kInternal/kDataLoss (SQLite).
+// The file layout: docs/internals/catalog.md.
 Result<std::unique_ptr<Catalog>> OpenSqliteCatalog(const std::string& path, Clock* clock);
 
 // The catalog key of a product: "product:<domain>/<name>".

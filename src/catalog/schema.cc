@@ -80,7 +80,7 @@ CREATE INDEX product_port_kinds_by_product ON product_port_kinds(product_id);
 CREATE VIRTUAL TABLE product_search USING fts5(
   name, title, description, tags, field_names, field_descriptions, domain,
   tokenize = 'unicode61 remove_diacritics 2',
-  prefix = '2 3'
+  prefix = '2 3 4'
 );
 INSERT INTO product_search(product_search, rank)
   VALUES ('rank', 'bm25(10.0, 8.0, 2.0, 5.0, 3.0, 1.0, 4.0)');

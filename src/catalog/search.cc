@@ -22,7 +22,7 @@ constexpr int kSummaryColumnCount = 12;
 constexpr uint32_t kMaxSearchLimit = 1000;
 constexpr uint32_t kMaxSearchOffset = 10000;
 // How many matches of one ranking tier bm25 ranks at most (see SearchLocked).
-constexpr int kRankCandidates = 1000;
+constexpr int kRankCandidates = 300;
 
 void CollectFields(const std::vector<spec::Field>& fields, std::string* names,
                    std::string* descriptions);
@@ -224,9 +224,13 @@ Result<std::vector<SearchHit>> SqliteCatalog::SearchLocked(const SearchQuery& qu
   filter(query.owner, " AND p.owner = ?");
   filter(query.classification, " AND p.classification = ?");
   filter(query.alignment, " AND p.alignment = ?");
-  filter(query.tag, " AND p.id IN (SELECT product_id FROM product_tags WHERE tag = ?)");
+  // EXISTS, not IN: a point lookup per candidate instead of materialising every product that has
+  // a common tag or port kind.
+  filter(query.tag,
+         " AND EXISTS (SELECT 1 FROM product_tags t WHERE t.tag = ? AND t.product_id = p.id)");
   filter(query.port_kind,
-         " AND p.id IN (SELECT product_id FROM product_port_kinds WHERE port_kind = ?)");
+         " AND EXISTS (SELECT 1 FROM product_port_kinds k WHERE k.port_kind = ? "
+         "AND k.product_id = p.id)");
 
   std::vector<SearchHit> hits;
   auto read_rows = [&](Lease& stmt, std::vector<int64_t>* ids) -> Status {

@@ -34,9 +34,9 @@ bool BodyMatchesKind(const spec::Document& doc) {
 
 }  // namespace
 
-Result<std::unique_ptr<SqliteCatalog>> SqliteCatalog::Open(const std::string& path, Clock* clock) {
-  if (clock == nullptr) return InvalidArgument("catalog: a clock is required");
-  LOOM_ASSIGN_OR_RETURN(Db db, Db::Open(path));
+namespace {
+
+Status Configure(Db& db) {
   if (sqlite3_busy_timeout(db.get(), 10000) != SQLITE_OK) {
     return SqliteError(db.get(), SQLITE_ERROR, "busy_timeout");
   }
@@ -50,18 +50,28 @@ Result<std::unique_ptr<SqliteCatalog>> SqliteCatalog::Open(const std::string& pa
   LOOM_RETURN_IF_ERROR(db.Exec("PRAGMA cache_size=-65536"));
   LOOM_RETURN_IF_ERROR(db.Exec("PRAGMA mmap_size=1073741824"));
   LOOM_RETURN_IF_ERROR(db.Exec("PRAGMA temp_store=MEMORY"));
-  {
-    LOOM_ASSIGN_OR_RETURN(Stmt mode, db.Prepare("PRAGMA journal_mode"));
-    LOOM_ASSIGN_OR_RETURN(bool row, mode.Step());
-    if (!row || mode.Text(0) != "wal") {
-      return Internal("catalog: '" + path + "' could not be put in WAL mode (journal_mode is " +
-                      (row ? mode.Text(0) : std::string("unknown")) + ")");
-    }
+  LOOM_ASSIGN_OR_RETURN(Stmt mode, db.Prepare("PRAGMA journal_mode"));
+  LOOM_ASSIGN_OR_RETURN(bool row, mode.Step());
+  if (!row || mode.Text(0) != "wal") {
+    return Internal("could not be put in WAL mode (journal_mode is " +
+                    (row ? mode.Text(0) : std::string("unknown")) + ")");
   }
-  Status migrated = Migrate(db, *clock);
-  if (!migrated.ok()) return migrated.WithPrefix("catalog '" + path + "'");
-  LOOM_ASSIGN_OR_RETURN(FtsQueryBuilder fts, FtsQueryBuilder::Create(db));
-  return std::unique_ptr<SqliteCatalog>(new SqliteCatalog(std::move(db), std::move(fts), clock));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SqliteCatalog>> SqliteCatalog::Open(const std::string& path, Clock* clock) {
+  if (clock == nullptr) return InvalidArgument("catalog: a clock is required");
+  LOOM_ASSIGN_OR_RETURN(Db db, Db::Open(path));
+  const std::string where = "catalog '" + path + "'";
+  Status s = Configure(db);
+  if (s.ok()) s = Migrate(db, *clock);
+  if (!s.ok()) return s.WithPrefix(where);
+  Result<FtsQueryBuilder> fts = FtsQueryBuilder::Create(db);
+  if (!fts.ok()) return fts.status().WithPrefix(where);
+  return std::unique_ptr<SqliteCatalog>(
+      new SqliteCatalog(std::move(db), std::move(fts).value(), clock));
 }
 
 Result<SqliteCatalog::Lease> SqliteCatalog::Statement(const std::string& sql) {
