@@ -98,7 +98,9 @@ class StreamPortImpl final : public StreamPort {
     int64_t t0 = options_.clock->NowMicros();
     LOOM_ASSIGN_OR_RETURN(checkpoints_, Checkpoints::Open(*options_.fs, JoinPath(dir, "dedup.ckpt"),
                                                           *stream_, t0, dedup_window()));
-    LOOM_ASSIGN_OR_RETURN(rebuilt_, checkpoints_->Rebuild(*stream_, t0, &dedup_));
+    if (dedup_on()) {
+      LOOM_ASSIGN_OR_RETURN(rebuilt_, checkpoints_->Rebuild(*stream_, t0, &dedup_));
+    }
     rebuild_micros_ = options_.clock->NowMicros() - t0;
     // Everything stored so far arrived before now: the next rebuild need not look further back.
     checkpoints_->MaybeWrite(*stream_, t0, /*force=*/true);
@@ -106,6 +108,8 @@ class StreamPortImpl final : public StreamPort {
   }
 
   int64_t dedup_window() const { return window_micros_; }
+  // dedupWindow: 0ms turns de-duplication off: no claims, no index, no rebuild.
+  bool dedup_on() const { return window_micros_ > 0; }
   void set_window(int64_t w) { window_micros_ = w; }
 
   Result<IngestResult> Ingest(const Request& request) override {
@@ -129,7 +133,9 @@ class StreamPortImpl final : public StreamPort {
       RecordResult& r = result.records[i];
       int32_t p = -1;
       int64_t off = -1;
-      switch (dedup_.TryClaim(DedupKey{ev.h1, ev.h2}, now, &p, &off)) {
+      auto claim = dedup_on() ? dedup_.TryClaim(DedupKey{ev.h1, ev.h2}, now, &p, &off)
+                              : DedupIndex::Claim::kNew;
+      switch (claim) {
         case DedupIndex::Claim::kDuplicate:
           r.outcome = Outcome::kDuplicate;
           r.partition = p;
@@ -211,11 +217,11 @@ class StreamPortImpl final : public StreamPort {
         uint32_t i = by_partition[p][k];
         DedupKey key{s.events[i].h1, s.events[i].h2};
         if (!out.ok()) {
-          dedup_.Abandon(key);
+          if (dedup_on()) dedup_.Abandon(key);
           continue;
         }
         int64_t off = out->first.value + static_cast<int64_t>(k);
-        dedup_.Complete(key, static_cast<int32_t>(p), off);
+        if (dedup_on()) dedup_.Complete(key, static_cast<int32_t>(p), off);
         result.records[i].offset = off;
         ++result.accepted;
       }

@@ -98,6 +98,14 @@ TEST_F(PortTest, DedupsWithinTheWindowAndForgetsAfterIt) {
   EXPECT_EQ(Ingest(testing::Structured(Event("d1"))).records[0].outcome, Outcome::kAccepted);
 }
 
+TEST_F(PortTest, AZeroWindowTurnsDedupOff) {
+  Open("{partitions: 1, dedupWindow: 0ms}");
+  IngestResult r = Ingest(testing::Lines(Event("z1") + "\n" + Event("z1")));
+  EXPECT_EQ(r.accepted, 2u);
+  EXPECT_EQ(Ingest(testing::Structured(Event("z1"))).accepted, 1u);
+  EXPECT_EQ(testing::ReadAll(port_->stream(), 0).size(), 3u);
+}
+
 TEST_F(PortTest, DedupSurvivesARestartWithinTheWindow) {
   Open("{partitions: 3, partitionKey: [user_id], dedupWindow: 60s}");
   std::string lines;
