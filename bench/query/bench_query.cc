@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_common.h"
 #include "engine/engine.h"
 
 namespace {
@@ -19,29 +20,11 @@ using loom::engine::Database;
 using loom::engine::QueryResult;
 using loom::engine::QuoteString;
 using Clock = std::chrono::steady_clock;
-
-void Die(const std::string& what, const loom::Status& s) {
-  std::fprintf(stderr, "bench_query: %s: %s\n", what.c_str(), s.ToString().c_str());
-  std::exit(1);
-}
-
-struct Query {
-  const char* name;
-  std::string sql;  // with {events}, {tracks}, {artists}
-};
-
-std::string Fill(std::string sql, const std::string& ev, const std::string& tr,
-                 const std::string& ar) {
-  auto rep = [&sql](const std::string& k, const std::string& v) {
-    for (size_t p = sql.find(k); p != std::string::npos; p = sql.find(k, p + v.size())) {
-      sql.replace(p, k.size(), v);
-    }
-  };
-  rep("{events}", ev);
-  rep("{tracks}", tr);
-  rep("{artists}", ar);
-  return sql;
-}
+using loom::bench::Die;
+using loom::bench::Drain;
+using loom::bench::Fill;
+using loom::bench::Median;
+using loom::bench::Query;
 
 void Generate(const std::string& dir, int64_t rows, int threads) {
   std::filesystem::create_directories(dir);
@@ -74,20 +57,6 @@ void Generate(const std::string& dir, int64_t rows, int threads) {
       std::to_string(rows) + "))) TO " + QuoteString(dir + "/events.parquet") + opts);
 }
 
-// Drains a result, returning the row count.
-uint64_t Drain(QueryResult& r) {
-  while (true) {
-    auto c = r.Next();
-    if (!c.ok()) Die("fetch", c.status());
-    if (*c == nullptr) return r.rows();
-  }
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -117,24 +86,7 @@ int main(int argc, char** argv) {
   const std::string tr = dir + "/tracks.parquet";
   const std::string ar = dir + "/artists.parquet";
 
-  const std::vector<Query> queries = {
-      {"plays per artist per day",
-       "SELECT artist_id, date_trunc('day', played_at) AS day, count(*) AS plays "
-       "FROM {events} GROUP BY ALL"},
-      {"top tracks per country",
-       "SELECT country, track_id, plays FROM (SELECT country, track_id, count(*) AS plays, "
-       "row_number() OVER (PARTITION BY country ORDER BY count(*) DESC, track_id) AS rn "
-       "FROM {events} GROUP BY country, track_id) WHERE rn <= 10 ORDER BY country, rn"},
-      {"payments per label",
-       "SELECT t.label_id, sum(e.duration_ms / 1000.0 * 0.004) AS payment "
-       "FROM {events} e JOIN {tracks} t ON t.track_id = e.track_id GROUP BY 1 ORDER BY 2 DESC"},
-      {"distinct listeners",
-       "SELECT country, count(DISTINCT user_id) AS listeners FROM {events} GROUP BY 1"},
-      {"running total per artist",
-       "SELECT artist_id, day, sum(plays) OVER (PARTITION BY artist_id ORDER BY day) AS total "
-       "FROM (SELECT artist_id, date_trunc('day', played_at) AS day, count(*) AS plays "
-       "FROM {events} GROUP BY ALL)"},
-  };
+  const std::vector<Query> queries = loom::bench::PlayQueries();
 
   // Loom: one session with the three relations as table ports.
   loom::engine::SessionOptions so;
