@@ -128,7 +128,8 @@ bool IsJsonMediaType(std::string_view s) {
   while (!base.empty() && base.front() == ' ') base.remove_prefix(1);
   if (base.size() != 16) return false;
   for (size_t i = 0; i < 16; ++i)
-    if (std::tolower(static_cast<unsigned char>(base[i])) != "application/json"[i]) return false;
+    if ((base[i] | (base[i] >= 'A' && base[i] <= 'Z' ? 0x20 : 0)) != "application/json"[i])
+      return false;
   return true;
 }
 
@@ -171,7 +172,7 @@ WalkResult EncodeEvent(sj::value event, const PortRules& rules, Scratch* s, Deco
     sj::field f;
     if (auto e = std::move(item).get(f); e != simdjson::SUCCESS) return syntax("", e);
     std::string_view key;
-    if (auto e = f.unescaped_key().get(key); e != simdjson::SUCCESS) return syntax("", e);
+    if (auto e = FieldKey(f, &key); e != simdjson::SUCCESS) return syntax("", e);
     sj::value v = f.value();
     if (auto e = v.type().get(jt); e != simdjson::SUCCESS) return syntax(key, e);
     uint32_t bit = 0;

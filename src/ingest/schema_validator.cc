@@ -1,5 +1,6 @@
 #include "ingest/schema_validator.h"
 
+#include <array>
 #include <cmath>
 #include <cstring>
 
@@ -74,14 +75,20 @@ bool IsDate(std::string_view s) {
 // RFC 3986 URI-reference, checked for its character set and scheme shape: non-empty, no
 // whitespace or control characters, no characters outside the URI set (percent-escapes allowed).
 bool IsUriReference(std::string_view s) {
+  // 1: allowed as is; 2: '%', which must start an escape of two hex digits.
+  static const auto kTable = [] {
+    std::array<uint8_t, 256> t{};
+    for (int c = 0x21; c < 0x7F; ++c) t[c] = 1;
+    for (char c : std::string_view("\"<>\\^`{|}")) t[static_cast<unsigned char>(c)] = 0;
+    t['%'] = 2;
+    return t;
+  }();
   if (s.empty()) return false;
   for (size_t i = 0; i < s.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c <= 0x20 || c >= 0x7F || c == '"' || c == '<' || c == '>' || c == '\\' || c == '^' ||
-        c == '`' || c == '{' || c == '|' || c == '}') {
-      return false;
-    }
-    if (c == '%' && (i + 2 >= s.size() || !IsHex(s[i + 1]) || !IsHex(s[i + 2]))) return false;
+    uint8_t k = kTable[static_cast<unsigned char>(s[i])];
+    if (k == 1) continue;
+    if (k == 0 || i + 2 >= s.size() || !IsHex(s[i + 1]) || !IsHex(s[i + 2])) return false;
+    i += 2;
   }
   return true;
 }

@@ -108,6 +108,19 @@ class CompiledSchema {
   size_t key_fields_ = 0;
 };
 
+// The key of a member without copying: its raw bytes when they hold no escape, else the
+// unescaped key (copied into the parser's string buffer).
+inline simdjson::error_code FieldKey(simdjson::ondemand::field& f, std::string_view* out) {
+  const char* p = f.key().raw();
+  const char* q = p;
+  while (*q != '"' && *q != '\\') ++q;  // stage 1 guarantees the closing quote
+  if (*q == '"') {
+    *out = std::string_view(p, static_cast<size_t>(q - p));
+    return simdjson::SUCCESS;
+  }
+  return f.unescaped_key().get(*out);
+}
+
 // "string \"12s\"", "number 1.5", "true", "object", "array", "null" — for messages.
 std::string DescribeValue(simdjson::ondemand::value& v);
 

@@ -147,7 +147,7 @@ class Walker {
       sj::field f;
       if (auto e = std::move(item).get(f); e != simdjson::SUCCESS) return Syntax(path, e);
       std::string_view key;
-      if (auto e = f.unescaped_key().get(key); e != simdjson::SUCCESS) return Syntax(path, e);
+      if (auto e = FieldKey(f, &key); e != simdjson::SUCCESS) return Syntax(path, e);
       size_t idx = 0;
       while (idx < fields.size() && fields[idx].name != key) ++idx;
       if (idx == fields.size()) {
