@@ -7,6 +7,7 @@
 
 #include "ingest/ingest.h"
 #include "ingest_test_util.h"
+#include "testing/fault_file_system.h"
 
 namespace loom::ingest {
 namespace {
@@ -209,6 +210,24 @@ TEST_F(PortTest, UsesCeTimeThenArrivalTimeAsRecordTime) {
   ASSERT_EQ(times.size(), 2u);
   EXPECT_EQ(times[0], *ParseRfc3339("2020-01-02T03:04:05.5Z"));
   EXPECT_EQ(times[1], clock_.NowMicros());
+}
+
+TEST_F(PortTest, NeverAcknowledgesAnEventWhoseSyncFailedNorCallsItADuplicate) {
+  loom::testing::FaultFileSystem fs;
+  PortOptions o;
+  o.fs = &fs;
+  o.clock = &clock_;
+  auto port = StreamPort::Open(dir_.path(), testing::MakeProduct("{partitions: 1}"), "events", o);
+  ASSERT_TRUE(port.ok()) << port.status().ToString();
+  fs.FailNthSync(1);
+  auto first = (*port)->Ingest(testing::Structured(Event("f1")));
+  ASSERT_FALSE(first.ok());
+  EXPECT_EQ(first.status().code(), StatusCode::kInternal) << first.status().ToString();
+  // The claim was released: a retry is not answered "duplicate" of an unacknowledged event; the
+  // partition keeps its failure (fsyncgate), so the retry fails too.
+  auto retry = (*port)->Ingest(testing::Structured(Event("f1")));
+  ASSERT_FALSE(retry.ok());
+  EXPECT_EQ(retry.status().code(), StatusCode::kInternal);
 }
 
 TEST_F(PortTest, MapsStreamSettingsOntoLogOptions) {
