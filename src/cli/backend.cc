@@ -42,6 +42,18 @@ class EmbeddedBackend final : public Backend {
   Result<json> Sample(const Address& port, size_t rows) override {
     return platform_->Sample(caller_, port, rows);
   }
+  Result<json> PublishEvents(const Address& port, const std::string& content_type,
+                             const std::string& body) override {
+    return platform_->PublishEvents(caller_, port, content_type, body, {});
+  }
+  Result<json> ReadEvents(const Address& port,
+                          const platform::Platform::ReadRequest& request) override {
+    return platform_->ReadEvents(caller_, port, request);
+  }
+  Result<json> CommitOffsets(const Address& port, const std::string& group,
+                             const std::map<uint32_t, int64_t>& offsets) override {
+    return platform_->CommitOffsets(caller_, port, group, offsets);
+  }
   Status Query(const std::string& sql, const platform::Platform::QueryOptions& options,
                engine::Sink& out) override {
     LOOM_ASSIGN_OR_RETURN(std::unique_ptr<platform::Platform::PreparedQuery> q,
@@ -117,6 +129,34 @@ class HttpBackend final : public Backend {
     httplib::Params params{{"rows", std::to_string(rows)}};
     if (port.version) params.emplace("version", *port.version);
     return Get(Address{port.domain, port.product, port.port, {}}.HttpPath() + "/sample", params);
+  }
+  Result<json> PublishEvents(const Address& port, const std::string& content_type,
+                             const std::string& body) override {
+    std::string p = Address{port.domain, port.product, port.port, {}}.HttpPath() + "/events";
+    return Call(client_.Post(p, body, content_type.c_str()), p);
+  }
+  Result<json> ReadEvents(const Address& port, const platform::Platform::ReadRequest& r) override {
+    httplib::Params params{{"from", r.from},
+                           {"max", std::to_string(r.max_events)},
+                           {"wait_ms", std::to_string(r.wait_ms)}};
+    if (r.partition) params.emplace("partition", std::to_string(*r.partition));
+    if (r.group) params.emplace("group", *r.group);
+    if (r.quarantine) params.emplace("quarantine", "true");
+    if (!r.offsets.empty()) {
+      std::string text;
+      for (const auto& [p, o] : r.offsets) {
+        text += (text.empty() ? "" : ",") + std::to_string(p) + ":" + std::to_string(o);
+      }
+      params.emplace("offsets", text);
+    }
+    return Get(Address{port.domain, port.product, port.port, {}}.HttpPath() + "/events", params);
+  }
+  Result<json> CommitOffsets(const Address& port, const std::string& group,
+                             const std::map<uint32_t, int64_t>& offsets) override {
+    json body = {{"group", group}, {"offsets", json::object()}};
+    for (const auto& [p, o] : offsets) body["offsets"][std::to_string(p)] = o;
+    std::string p = Address{port.domain, port.product, port.port, {}}.HttpPath() + "/offsets";
+    return Call(client_.Post(p, body.dump(), "application/json"), p);
   }
   Status Query(const std::string& sql, const platform::Platform::QueryOptions& options,
                engine::Sink& out) override {

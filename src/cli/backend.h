@@ -31,6 +31,12 @@ class Backend {
                                               table::SourceKind kind) = 0;
   virtual Result<nlohmann::json> TableVersions(const Address& port) = 0;
   virtual Result<nlohmann::json> Sample(const Address& port, size_t rows) = 0;
+  virtual Result<nlohmann::json> PublishEvents(const Address& port, const std::string& content_type,
+                                               const std::string& body) = 0;
+  virtual Result<nlohmann::json> ReadEvents(const Address& port,
+                                            const platform::Platform::ReadRequest& request) = 0;
+  virtual Result<nlohmann::json> CommitOffsets(const Address& port, const std::string& group,
+                                               const std::map<uint32_t, int64_t>& offsets) = 0;
   // Runs a query and streams its encoded result to `out`.
   virtual Status Query(const std::string& sql, const platform::Platform::QueryOptions& options,
                        engine::Sink& out) = 0;

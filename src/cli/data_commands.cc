@@ -1,7 +1,9 @@
 // publish, query, sample: data in and out of ports.
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <map>
 
 #include "cli/context.h"
 #include "cli/render.h"
@@ -75,6 +77,73 @@ int PrintJsonOr(Context& ctx, const Result<json>& r, std::string (*render)(const
   return 0;
 }
 
+std::string PortKind(const json& product, const std::string& port) {
+  if (!product.contains("outputPorts")) return "";
+  for (const json& p : product["outputPorts"]) {
+    if (p.value("name", "") == port) return p.value("kind", "");
+  }
+  return "";
+}
+
+Result<std::string> ReadInput(const std::string& path) {
+  std::FILE* f = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return NotFound("cannot read '" + path + "'");
+  std::string data;
+  char buf[1 << 16];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) data.append(buf, n);
+  if (f != stdin) std::fclose(f);
+  return data;
+}
+
+// The CloudEvents media type of a file: by --format, else the file name, else its first byte.
+Result<std::string> EventsContentType(const std::string& path, const std::string& format,
+                                      const std::string& body) {
+  std::string f = format;
+  if (f.empty()) {
+    if (path.ends_with(".jsonl") || path.ends_with(".ndjson")) {
+      f = "jsonl";
+    } else {
+      size_t i = body.find_first_not_of(" \t\r\n");
+      bool array = i != std::string::npos && body[i] == '[';
+      f = array ? "batch" : (path.ends_with(".json") ? "structured" : "jsonl");
+    }
+  }
+  if (f == "structured") return std::string("application/cloudevents+json");
+  if (f == "batch") return std::string("application/cloudevents-batch+json");
+  if (f == "jsonl") return std::string("application/x-ndjson");
+  return InvalidArgument("--format '" + f + "': a stream port takes structured, batch or jsonl");
+}
+
+std::string RenderIngest(const json& j) {
+  std::string out = "published to " + j.value("address", "") + ": " +
+                    std::to_string(j.value("accepted", 0)) + " accepted, " +
+                    std::to_string(j.value("duplicates", 0)) + " duplicate(s), " +
+                    std::to_string(j.value("rejected", 0)) + " rejected, " +
+                    std::to_string(j.value("quarantined", 0)) + " quarantined\n";
+  for (const json& r : j["records"]) {
+    std::string outcome = r.value("outcome", "");
+    if (outcome == "rejected" || outcome == "quarantined") {
+      out += "  record " + std::to_string(r.value("index", 0)) + " " + outcome + ": " +
+             r.value("reason", "") + "\n";
+    }
+  }
+  return out;
+}
+
+int PublishEventsFile(Context& ctx, Backend& b, const Address& port, const std::string& path,
+                      const std::string& format) {
+  Result<std::string> body = ReadInput(path);
+  if (!body.ok()) return ReportError(body.status());
+  Result<std::string> type = EventsContentType(path, format, *body);
+  if (!type.ok()) return ReportError(type.status());
+  Result<json> r = b.PublishEvents(port, *type, *body);
+  int code = PrintJsonOr(ctx, r, RenderIngest);
+  // Rejected records were not stored: say so in the exit code too.
+  if (code == 0 && r->value("rejected", 0) > 0) return ExitCodeFor(StatusCode::kInvalidArgument);
+  return code;
+}
+
 }  // namespace
 
 // The table-port part of `loom versions ADDRESS/PORT`.
@@ -90,8 +159,13 @@ void RegisterDataCommands(CLI::App& app, Context& ctx, int* exit_code) {
     auto file = std::make_shared<std::string>();
     auto format = std::make_shared<std::string>();
     cmd->add_option("address", *address, "loom://DOMAIN/PRODUCT/PORT")->required();
-    cmd->add_option("file", *file, "a .csv, .jsonl or .parquet file")->required();
-    cmd->add_option("--format", *format, "csv|jsonl|parquet (default: from the file name)");
+    cmd->add_option("file", *file,
+                    "stream port: CloudEvents (.json, .jsonl, - for stdin); table port: a .csv, "
+                    ".jsonl or .parquet file")
+        ->required();
+    cmd->add_option("--format", *format,
+                    "stream: structured|batch|jsonl; table: csv|jsonl|parquet (default: from the "
+                    "file name)");
     cmd->callback([&ctx, exit_code, address, file, format] {
       Result<Address> a = Address::Parse(*address);
       if (!a.ok()) {
@@ -108,12 +182,84 @@ void RegisterDataCommands(CLI::App& app, Context& ctx, int* exit_code) {
         *exit_code = ReportError(port.status());
         return;
       }
+      if (PortKind(*port, a->port) == "stream") {
+        *exit_code = PublishEventsFile(ctx, **b, *a, *file, *format);
+        return;
+      }
       Result<table::SourceKind> kind = KindOf(*file, *format);
       if (!kind.ok()) {
         *exit_code = ReportError(kind.status());
         return;
       }
       *exit_code = PrintJsonOr(ctx, (*b)->PublishTable(*a, *file, *kind), RenderPublished);
+    });
+  }
+  // loom tail ADDRESS
+  {
+    auto* cmd = app.add_subcommand("tail", "Read the events of a stream port (as JSON Lines)");
+    auto address = std::make_shared<std::string>();
+    auto req = std::make_shared<platform::Platform::ReadRequest>();
+    auto group = std::make_shared<std::string>();
+    auto follow = std::make_shared<bool>(false);
+    auto limit = std::make_shared<size_t>(0);
+    auto partition = std::make_shared<int32_t>(-1);
+    cmd->add_option("address", *address, "loom://DOMAIN/PRODUCT/PORT")->required();
+    cmd->add_option("--from", req->from, "earliest (default) | latest | an RFC 3339 time");
+    cmd->add_option("--group", *group,
+                    "a consumer group: start at its committed offsets and "
+                    "commit what was printed");
+    cmd->add_option("--partition", *partition, "only this partition");
+    cmd->add_option("--limit", *limit, "stop after this many events");
+    cmd->add_flag("--follow", *follow, "keep waiting for new events");
+    cmd->add_flag("--quarantine", req->quarantine, "read the port's quarantine (owners)");
+    cmd->callback([&ctx, exit_code, address, req, group, follow, limit, partition] {
+      Result<Address> a = Address::Parse(*address);
+      if (!a.ok()) {
+        *exit_code = ReportError(a.status());
+        return;
+      }
+      Result<Backend*> b = ctx.GetBackend();
+      if (!b.ok()) {
+        *exit_code = ReportError(b.status());
+        return;
+      }
+      if (!group->empty()) req->group = *group;
+      if (*partition >= 0) req->partition = *partition;
+      size_t printed = 0;
+      while (true) {
+        req->max_events = 1000;
+        if (*limit > 0) req->max_events = std::min<size_t>(1000, *limit - printed);
+        req->wait_ms = *follow ? 10000 : 0;
+        Result<json> page = (*b)->ReadEvents(*a, *req);
+        if (!page.ok()) {
+          *exit_code = ReportError(page.status());
+          return;
+        }
+        for (const json& e : (*page)["events"]) {
+          std::string line = ctx.options.json ? e.dump() : e["event"].dump();
+          std::fwrite(line.data(), 1, line.size(), stdout);
+          std::fputc('\n', stdout);
+          ++printed;
+        }
+        std::fflush(stdout);
+        // Continue from where this page ended, whatever the start rule was.
+        req->offsets.clear();
+        std::map<uint32_t, int64_t> next;
+        for (const auto& [p, o] : (*page)["next"].items()) {
+          req->offsets[std::stoi(p)] = o.get<int64_t>();
+          next[static_cast<uint32_t>(std::stoul(p))] = o.get<int64_t>();
+        }
+        if (req->group && !(*page)["events"].empty()) {
+          Result<json> c = (*b)->CommitOffsets(*a, *req->group, next);
+          if (!c.ok()) {
+            *exit_code = ReportError(c.status());
+            return;
+          }
+        }
+        if (*limit > 0 && printed >= *limit) break;
+        if (!*follow && (*page).value("endOfStream", false) && (*page)["events"].empty()) break;
+      }
+      *exit_code = 0;
     });
   }
   // loom query SQL

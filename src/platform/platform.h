@@ -19,6 +19,7 @@
 #include "catalog/catalog.h"
 #include "core/core.h"
 #include "engine/engine.h"
+#include "ingest/ingest.h"
 #include "spec/spec.h"
 #include "table/table.h"
 
@@ -82,6 +83,34 @@ class Platform {
   // Every retained version of a table port with its manifest summary.
   Result<nlohmann::json> TableVersions(const Caller& caller, const Address& port);
 
+  // Publishes events into a stream port: the body in the format its Content-Type names
+  // (CloudEvents structured, batch, JSON Lines, or the binary binding with ce-* headers).
+  // {"address","accepted","duplicates","rejected","quarantined","records":[{index,outcome,
+  // partition,offset,reason}]} — an invalid record never fails the call (per-record answers).
+  Result<nlohmann::json> PublishEvents(
+      const Caller& caller, const Address& port, std::string_view content_type,
+      std::string_view body, const std::vector<std::pair<std::string, std::string>>& headers);
+
+  // Where a read of a stream port starts, per partition: explicit offsets, else the group's
+  // committed offsets, else `from` (earliest | latest | an RFC 3339 time).
+  struct ReadRequest {
+    std::optional<int32_t> partition;    // none: every partition, merged by time
+    std::map<int32_t, int64_t> offsets;  // explicit next offsets
+    std::optional<std::string> group;    // a consumer group
+    std::string from = "earliest";
+    size_t max_events = 1000;
+    int64_t wait_ms = 0;      // long-poll when nothing is there yet
+    bool quarantine = false;  // read the port's quarantine instead (owners)
+  };
+  // {"address","events":[{"partition","offset","event"}],"next":{"P":offset},"endOfStream"}
+  // endOfStream: every partition was read up to its end offset at the time of the read.
+  Result<nlohmann::json> ReadEvents(const Caller& caller, const Address& port,
+                                    const ReadRequest& request);
+  // Commits a consumer group's next offsets for a stream port (kept in the catalog).
+  Result<nlohmann::json> CommitOffsets(const Caller& caller, const Address& port,
+                                       const std::string& group,
+                                       const std::map<uint32_t, int64_t>& next_offsets);
+
   // A read-only SELECT over the products the caller may read, admitted and ready to run. Table
   // ports are read at their current version, at the version named `<port>__v<N>` in the SQL, or
   // as of `as_of` when given. Use from one thread at a time; Cancel() is thread-safe.
@@ -134,6 +163,13 @@ class Platform {
   // The open table of a table port (opened on first use, reopened when the descriptor changes).
   Result<table::Table*> GetTable(const PortRef& ref);
   std::string TableDir(const Address& port) const;
+  std::string StreamDir(const Address& port) const;
+  // The open stream port (opened on first use, reopened when the descriptor changes), and its
+  // SQL tier. Shared: in-flight ingests and reads keep the port alive across a reopen.
+  struct OpenStream;
+  Result<std::shared_ptr<OpenStream>> GetStream(const PortRef& ref);
+  // Brings the stream's SQL tier up to date and returns its relation.
+  Result<engine::Relation> StreamRelation(const PortRef& ref);
 
   Options options_;
   std::unique_ptr<catalog::Catalog> catalog_;
@@ -145,6 +181,9 @@ class Platform {
     std::unique_ptr<table::Table> table;
   };
   std::map<std::string, OpenTable> tables_;  // guarded by tables_mu_; key: address text
+
+  std::mutex streams_mu_;
+  std::map<std::string, std::shared_ptr<OpenStream>> streams_;  // guarded by streams_mu_
 };
 
 struct DemoOptions {

@@ -45,6 +45,14 @@ std::set<std::pair<std::string, uint64_t>> VersionedNames(const std::string& sql
   return out;
 }
 
+// Whether `sql` may name `sql_name` (a cheap, case-insensitive text test; the front door decides).
+bool MentionsName(const std::string& sql, const std::string& sql_name) {
+  std::string lower = sql;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string last = sql_name.substr(sql_name.rfind('.') + 1);
+  return lower.find(last) != std::string::npos;
+}
+
 engine::Relation RelationOf(const std::string& sql_name, const table::Snapshot* snapshot,
                             const spec::Schema& schema) {
   engine::Relation r;
@@ -160,9 +168,15 @@ Result<std::unique_ptr<engine::Session>> Platform::OpenQuerySession(
     if (docs.size() != 1 || docs[0].product() == nullptr) continue;
     const spec::DataProduct& product = *docs[0].product();
     for (const spec::OutputPort& port : product.output_ports) {
-      if (port.kind != spec::PortKind::kTable) continue;  // stream scans come with the log scan
       Address a{product.domain, product.name, port.name, {}};
       PortRef ref{product, &port};
+      if (port.kind == spec::PortKind::kStream) {
+        // Only streams the SQL names are brought up to date (tiering costs a conversion).
+        if (!MentionsName(sql, a.SqlName())) continue;
+        LOOM_ASSIGN_OR_RETURN(engine::Relation r, StreamRelation(ref));
+        options.relations.push_back(std::move(r));
+        continue;
+      }
       LOOM_ASSIGN_OR_RETURN(table::Table * t, GetTable(ref));
       Result<table::Snapshot> snap = as_of ? t->AsOf(*as_of) : t->Current();
       if (!snap.ok() && snap.status().code() != StatusCode::kNotFound) return snap.status();

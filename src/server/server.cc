@@ -224,6 +224,83 @@ void Server::Impl::Routes() {
     (void)fs.DeleteFile(path);
     Reply(req, res, published);
   });
+  http.Post(port_path + "/events", [this](const httplib::Request& req, httplib::Response& res) {
+    Result<Address> a = PathAddress(req, std::nullopt);
+    if (!a.ok()) return SendProblem(req, res, a.status());
+    std::vector<std::pair<std::string, std::string>> headers;
+    for (const auto& [name, value] : req.headers) {
+      if (name.size() > 3 && (name[0] == 'c' || name[0] == 'C') &&
+          (name[1] == 'e' || name[1] == 'E') && name[2] == '-') {
+        headers.emplace_back(name, value);
+      }
+    }
+    std::string type = req.get_header_value("Content-Type");
+    if (!headers.empty()) headers.emplace_back("content-type", type);
+    Reply(req, res, platform->PublishEvents(CallerOf(req), *a, type, req.body, headers));
+  });
+  http.Get(port_path + "/events", [this](const httplib::Request& req, httplib::Response& res) {
+    Result<Address> a = PathAddress(req, std::nullopt);
+    if (!a.ok()) return SendProblem(req, res, a.status());
+    platform::Platform::ReadRequest r;
+    if (auto p = Param(req, "partition")) {
+      Result<uint32_t> n = UintParam(req, "partition", 0);
+      if (!n.ok()) return SendProblem(req, res, n.status());
+      r.partition = static_cast<int32_t>(*n);
+    }
+    r.group = Param(req, "group");
+    r.from = Param(req, "from").value_or("earliest");
+    r.quarantine = Param(req, "quarantine").value_or("") == "true";
+    Result<uint32_t> max = UintParam(req, "max", 1000);
+    if (!max.ok()) return SendProblem(req, res, max.status());
+    r.max_events = *max;
+    Result<uint32_t> wait = UintParam(req, "wait_ms", 0);
+    if (!wait.ok()) return SendProblem(req, res, wait.status());
+    r.wait_ms = *wait;
+    // offsets=P:N,P:N
+    if (auto offsets = Param(req, "offsets")) {
+      std::string text = *offsets;
+      size_t start = 0;
+      while (start < text.size()) {
+        size_t comma = text.find(',', start);
+        std::string item =
+            text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        size_t colon = item.find(':');
+        if (colon == std::string::npos || colon == 0 || colon + 1 >= item.size() ||
+            item.find_first_not_of("0123456789:") != std::string::npos || item.size() > 30) {
+          return SendProblem(req, res, InvalidArgument("offsets: expected PARTITION:OFFSET,..."));
+        }
+        r.offsets[std::stoi(item.substr(0, colon))] = std::stoll(item.substr(colon + 1));
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+    }
+    Reply(req, res, platform->ReadEvents(CallerOf(req), *a, r));
+  });
+  http.Post(port_path + "/offsets", [this](const httplib::Request& req, httplib::Response& res) {
+    Result<Address> a = PathAddress(req, std::nullopt);
+    if (!a.ok()) return SendProblem(req, res, a.status());
+    Result<json> body = ParseJsonBody(req);
+    if (!body.ok()) return SendProblem(req, res, body.status());
+    const json& b = *body;
+    if (!b.contains("group") || !b["group"].is_string() || !b.contains("offsets") ||
+        !b["offsets"].is_object()) {
+      return SendProblem(req, res,
+                         InvalidArgument("request body: expected {\"group\": string, "
+                                         "\"offsets\": {\"PARTITION\": OFFSET}}"));
+    }
+    std::map<uint32_t, int64_t> offsets;
+    for (const auto& [k, v] : b["offsets"].items()) {
+      if (k.empty() || k.size() > 6 || k.find_first_not_of("0123456789") != std::string::npos ||
+          !v.is_number_integer()) {
+        return SendProblem(req, res,
+                           InvalidArgument("offsets: '" + k.substr(0, 20) +
+                                           "' must map a partition number to an offset"));
+      }
+      offsets[static_cast<uint32_t>(std::stoul(k))] = v.get<int64_t>();
+    }
+    Reply(req, res,
+          platform->CommitOffsets(CallerOf(req), *a, b["group"].get<std::string>(), offsets));
+  });
   http.Get(port_path + "/versions", [this](const httplib::Request& req, httplib::Response& res) {
     Result<Address> a = PathAddress(req, std::nullopt);
     if (!a.ok()) return SendProblem(req, res, a.status());

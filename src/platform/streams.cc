@@ -1,0 +1,290 @@
+// Stream ports: publishing events, reading them (by offset, time or consumer group), committing
+// group offsets, and their SQL tier.
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include "platform/platform.h"
+
+namespace loom::platform {
+
+// One process at a time may open a stream port's log: the lock file says who has it.
+class PortLock {
+ public:
+  static Result<std::unique_ptr<PortLock>> Acquire(const std::string& dir,
+                                                   const std::string& name) {
+    std::string path = JoinPath(dir, "LOCK");
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return Internal("cannot open '" + path + "'");
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd);
+      return Unavailable("stream port " + name +
+                         " is open in another loom process (is `loom serve` running on this "
+                         "data folder? then use --server)");
+    }
+    return std::unique_ptr<PortLock>(new PortLock(fd));
+  }
+  ~PortLock() { ::close(fd_); }
+  PortLock(const PortLock&) = delete;
+  PortLock& operator=(const PortLock&) = delete;
+
+ private:
+  explicit PortLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+struct Platform::OpenStream {
+  std::string descriptor_version;
+  spec::Schema schema;
+  std::unique_ptr<PortLock> lock;
+  std::unique_ptr<ingest::StreamPort> port;
+  std::mutex tier_mu;
+  std::unique_ptr<engine::StreamTier> tier;  // guarded by tier_mu; opened on first query
+
+  ~OpenStream() {
+    if (port) (void)port->Close();
+  }
+};
+
+namespace {
+
+using nlohmann::json;
+
+json RecordJson(int32_t partition, const log::RecordView& r) {
+  json event = json::parse(r.value, nullptr, /*allow_exceptions=*/false);
+  if (event.is_discarded()) event = std::string(r.value);
+  return {{"partition", partition}, {"offset", r.offset.value}, {"event", std::move(event)}};
+}
+
+}  // namespace
+
+std::string Platform::StreamDir(const Address& port) const {
+  return JoinPath(
+      JoinPath(JoinPath(JoinPath(options_.data_dir, "streams"), port.domain), port.product),
+      port.port);
+}
+
+Result<std::shared_ptr<Platform::OpenStream>> Platform::GetStream(const PortRef& ref) {
+  Address a{ref.product.domain, ref.product.name, ref.port->name, {}};
+  if (ref.port->kind != spec::PortKind::kStream) {
+    return InvalidArgument("port " + a.ToString() + " is a table port, not a stream port");
+  }
+  std::string version = ref.product.version.ToString();
+  std::lock_guard<std::mutex> lock(streams_mu_);
+  std::shared_ptr<OpenStream>& slot = streams_[a.ToString()];
+  if (slot != nullptr && slot->descriptor_version == version) return slot;
+  // A new descriptor version: close the old port first (users of it keep their reference, and
+  // its calls fail cleanly once closed), so that only one port object writes the log.
+  if (slot != nullptr) {
+    (void)slot->port->Close();
+    slot.reset();
+  }
+  std::string dir = StreamDir(a);
+  LOOM_RETURN_IF_ERROR(FileSystem::Default()->CreateDirs(dir));
+  auto open = std::make_shared<OpenStream>();
+  LOOM_ASSIGN_OR_RETURN(open->lock, PortLock::Acquire(dir, a.ToString()));
+  ingest::PortOptions options;
+  options.clock = options_.clock;
+  LOOM_ASSIGN_OR_RETURN(open->port,
+                        ingest::StreamPort::Open(dir, ref.product, ref.port->name, options));
+  open->descriptor_version = version;
+  open->schema = ref.product.schema;
+  slot = open;
+  return open;
+}
+
+Result<engine::Relation> Platform::StreamRelation(const PortRef& ref) {
+  LOOM_ASSIGN_OR_RETURN(std::shared_ptr<OpenStream> s, GetStream(ref));
+  Address a{ref.product.domain, ref.product.name, ref.port->name, {}};
+  std::lock_guard<std::mutex> lock(s->tier_mu);
+  if (s->tier == nullptr) {
+    engine::StreamTierOptions options;
+    options.database = trusted_db_.get();
+    options.clock = options_.clock;
+    options.temp_dir = JoinPath(options_.data_dir, "scratch");
+    LOOM_RETURN_IF_ERROR(FileSystem::Default()->CreateDirs(options.temp_dir));
+    LOOM_ASSIGN_OR_RETURN(s->tier,
+                          engine::StreamTier::Open(JoinPath(StreamDir(a), "tier"), options));
+  }
+  LOOM_ASSIGN_OR_RETURN(engine::StreamSyncStats stats, s->tier->Sync(s->port->stream(), s->schema));
+  (void)stats;
+  return s->tier->ToRelation(a.SqlName(), s->schema);
+}
+
+Result<json> Platform::PublishEvents(
+    const Caller&, const Address& address, std::string_view content_type, std::string_view body,
+    const std::vector<std::pair<std::string, std::string>>& headers) {
+  LOOM_ASSIGN_OR_RETURN(std::unique_ptr<PortRef> ref, ResolvePort(address));
+  LOOM_ASSIGN_OR_RETURN(std::shared_ptr<OpenStream> s, GetStream(*ref));
+  std::vector<ingest::Header> hs;
+  bool has_ce = false;
+  for (const auto& [name, value] : headers) {
+    hs.push_back({name, value});
+    if (name.size() > 3 && (name[0] == 'c' || name[0] == 'C') &&
+        (name[1] == 'e' || name[1] == 'E') && name[2] == '-') {
+      has_ce = true;
+    }
+  }
+  LOOM_ASSIGN_OR_RETURN(ingest::Format format, ingest::FormatForContentType(content_type, has_ce));
+  ingest::Request request;
+  request.format = format;
+  request.body = body;
+  request.headers = hs;
+  LOOM_ASSIGN_OR_RETURN(ingest::IngestResult result, s->port->Ingest(request));
+  json records = json::array();
+  for (size_t i = 0; i < result.records.size(); ++i) {
+    const ingest::RecordResult& r = result.records[i];
+    json j = {{"index", i}, {"outcome", std::string(ingest::ToString(r.outcome))}};
+    if (r.partition >= 0) j["partition"] = r.partition;
+    if (r.offset >= 0) j["offset"] = r.offset;
+    if (!r.reason.empty()) j["reason"] = r.reason;
+    records.push_back(std::move(j));
+  }
+  return json{{"address", Address{address.domain, address.product, address.port, {}}.ToString()},
+              {"accepted", result.accepted},
+              {"duplicates", result.duplicates},
+              {"rejected", result.rejected},
+              {"quarantined", result.quarantined},
+              {"records", std::move(records)}};
+}
+
+Result<json> Platform::ReadEvents(const Caller&, const Address& address, const ReadRequest& req) {
+  if (req.max_events == 0 || req.max_events > 100000) {
+    return InvalidArgument("max events must be between 1 and 100000");
+  }
+  if (req.wait_ms < 0 || req.wait_ms > 60000) {
+    return InvalidArgument("wait must be between 0 and 60000 ms");
+  }
+  LOOM_ASSIGN_OR_RETURN(std::unique_ptr<PortRef> ref, ResolvePort(address));
+  LOOM_ASSIGN_OR_RETURN(std::shared_ptr<OpenStream> s, GetStream(*ref));
+  const log::Log& lg = req.quarantine ? s->port->quarantine() : s->port->stream();
+  const int32_t n = lg.partitions();
+  std::vector<int32_t> parts;
+  if (req.partition) {
+    if (*req.partition < 0 || *req.partition >= n) {
+      return InvalidArgument("partition " + std::to_string(*req.partition) + ": the port has " +
+                             std::to_string(n) + " partition(s)");
+    }
+    parts.push_back(*req.partition);
+  } else {
+    for (int32_t p = 0; p < n; ++p) parts.push_back(p);
+  }
+  Address port{address.domain, address.product, address.port, {}};
+  std::map<uint32_t, int64_t> committed;
+  if (req.group) {
+    if (req.group->empty() || req.group->size() > 200) {
+      return InvalidArgument("group name must have 1 to 200 characters");
+    }
+    LOOM_ASSIGN_OR_RETURN(committed, catalog_->GetOffsets(*req.group, port));
+  }
+  std::optional<TimestampMicros> from_time;
+  if (req.from != "earliest" && req.from != "latest") {
+    Result<TimestampMicros> t = ParseRfc3339(req.from);
+    if (!t.ok()) {
+      return InvalidArgument("from '" + req.from +
+                             "': expected earliest, latest or an RFC 3339 time");
+    }
+    from_time = *t;
+  }
+  // Start offsets, clamped into what the log still holds.
+  std::vector<log::Offset> from(static_cast<size_t>(n));
+  for (int32_t p : parts) {
+    LOOM_ASSIGN_OR_RETURN(log::Offset start, lg.StartOffset(p));
+    LOOM_ASSIGN_OR_RETURN(log::Offset end, lg.EndOffset(p));
+    log::Offset o = start;
+    if (auto it = req.offsets.find(p); it != req.offsets.end()) {
+      o = log::Offset(it->second);
+    } else if (auto c = committed.find(static_cast<uint32_t>(p)); c != committed.end()) {
+      o = log::Offset(c->second);
+    } else if (req.from == "latest") {
+      o = end;
+    } else if (from_time) {
+      LOOM_ASSIGN_OR_RETURN(o, lg.OffsetForTimestamp(p, *from_time));
+    }
+    from[static_cast<size_t>(p)] = std::clamp(o, start, end);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(req.wait_ms);
+  json events = json::array();
+  json next = json::object();
+  bool end_of_stream = true;
+  while (true) {
+    end_of_stream = true;
+    size_t budget = req.max_events;
+    if (parts.size() == 1) {
+      int32_t p = parts[0];
+      log::ReadOptions ro;
+      ro.max_records = budget;
+      LOOM_ASSIGN_OR_RETURN(log::ReadResult r, lg.Read(p, from[static_cast<size_t>(p)], ro,
+                                                       [&](const log::RecordView& v) {
+                                                         events.push_back(RecordJson(p, v));
+                                                         return true;
+                                                       }));
+      from[static_cast<size_t>(p)] = r.next;
+      end_of_stream = r.end_of_stream;
+    } else {
+      // Partitions not read are kept at their end so the merge skips them.
+      std::vector<log::Offset> merged_from = from;
+      log::ReadOptions ro;
+      ro.max_records = budget;
+      LOOM_ASSIGN_OR_RETURN(
+          log::MergedReadResult r,
+          lg.ReadMerged(merged_from, ro, [&](int32_t p, const log::RecordView& v) {
+            events.push_back(RecordJson(p, v));
+            return true;
+          }));
+      for (int32_t p : parts) from[static_cast<size_t>(p)] = r.next[static_cast<size_t>(p)];
+      end_of_stream = r.end_of_stream;
+    }
+    if (!events.empty() || std::chrono::steady_clock::now() >= deadline) break;
+    // Long poll: wait for any partition to grow, a slice at a time.
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    auto slice = std::min<std::chrono::milliseconds>(
+        left,
+        std::chrono::milliseconds(std::max<int64_t>(10, 100 / static_cast<int64_t>(parts.size()))));
+    for (int32_t p : parts) {
+      Status w = lg.WaitFor(p, from[static_cast<size_t>(p)], slice);
+      if (w.ok()) break;
+      if (w.code() != StatusCode::kDeadlineExceeded) return w;
+    }
+  }
+  for (int32_t p : parts) next[std::to_string(p)] = from[static_cast<size_t>(p)].value;
+  return json{{"address", port.ToString()},
+              {"events", std::move(events)},
+              {"next", std::move(next)},
+              {"endOfStream", end_of_stream}};
+}
+
+Result<json> Platform::CommitOffsets(const Caller&, const Address& address,
+                                     const std::string& group,
+                                     const std::map<uint32_t, int64_t>& next_offsets) {
+  if (group.empty() || group.size() > 200) {
+    return InvalidArgument("group name must have 1 to 200 characters");
+  }
+  LOOM_ASSIGN_OR_RETURN(std::unique_ptr<PortRef> ref, ResolvePort(address));
+  LOOM_ASSIGN_OR_RETURN(std::shared_ptr<OpenStream> s, GetStream(*ref));
+  const log::Log& lg = s->port->stream();
+  for (const auto& [p, o] : next_offsets) {
+    if (p >= static_cast<uint32_t>(lg.partitions())) {
+      return InvalidArgument("partition " + std::to_string(p) + ": the port has " +
+                             std::to_string(lg.partitions()) + " partition(s)");
+    }
+    LOOM_ASSIGN_OR_RETURN(log::Offset end, lg.EndOffset(static_cast<int32_t>(p)));
+    if (o < 0 || o > end.value) {
+      return InvalidArgument("offset " + std::to_string(o) + " of partition " + std::to_string(p) +
+                             " is past the end (" + std::to_string(end.value) + ")");
+    }
+  }
+  Address port{address.domain, address.product, address.port, {}};
+  LOOM_RETURN_IF_ERROR(catalog_->CommitOffsets(group, port, next_offsets));
+  json committed = json::object();
+  for (const auto& [p, o] : next_offsets) committed[std::to_string(p)] = o;
+  return json{{"address", port.ToString()}, {"group", group}, {"committed", committed}};
+}
+
+}  // namespace loom::platform
