@@ -3,7 +3,10 @@
 // JetStream file storage, PostgreSQL COPY into jsonb). Prints medians over rounds and ratios.
 //
 //   bench_ingest [--events N] [--batch N] [--rounds N] [--threads N] [--dir DIR]
-//                [--peers redis,nats,postgres|none]
+//                [--peers redis,nats,postgres,http|none] [--loom PATH-TO-LOOM]
+//
+// `http` adds Loom over HTTP (`loom serve`, POST .../ports/events/events); it is skipped with
+// the reason when the binary or the endpoint is missing.
 
 #include <algorithm>
 #include <cstdio>
@@ -29,7 +32,8 @@ struct Args {
   int rounds = 3;
   int threads = 4;
   std::string dir = "/tmp";
-  std::string peers = "redis,nats,postgres";
+  std::string peers = "redis,nats,postgres,http";
+  std::string loom = LOOM_BINARY_PATH;  // for the HTTP mode
 };
 
 Args Parse(int argc, char** argv) {
@@ -48,6 +52,8 @@ Args Parse(int argc, char** argv) {
       a.dir = v;
     else if (k == "--peers")
       a.peers = v;
+    else if (k == "--loom")
+      a.loom = v;
     else {
       std::fprintf(stderr, "unknown flag %s\n", k.c_str());
       std::exit(2);
@@ -170,6 +176,12 @@ int main(int argc, char** argv) {
   run("loom (validated, fsync never)", "written, not synced: the CPU bound",
       [&](std::string* why) { return LoomRound(w, a, spec::FsyncPolicy::kNever, why); });
   auto want = [&](const char* p) { return a.peers.find(p) != std::string::npos; };
+  if (want("http"))
+    run("loom over HTTP (validated, fsync)", "fsync before the HTTP response",
+        [&](std::string* why) {
+          return LoomHttpRound(pc, a.loom,
+                               std::string(LOOM_SOURCE_DIR) + "/examples/media-streaming", why);
+        });
   if (want("redis"))
     run("redis 7 XADD (appendfsync always)", "fsync per event-loop batch",
         [&](std::string* why) { return RedisRound(pc, why); });

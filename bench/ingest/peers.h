@@ -27,5 +27,8 @@ std::optional<Round> Drive(const Workload& w, int threads,
 std::optional<Round> RedisRound(const PeerConfig& c, std::string* why);
 std::optional<Round> NatsRound(const PeerConfig& c, std::string* why);
 std::optional<Round> PostgresRound(const PeerConfig& c, std::string* why);
+// Loom over HTTP: `loom serve` as a child, the descriptor applied, JSON Lines batches POSTed.
+std::optional<Round> LoomHttpRound(const PeerConfig& c, const std::string& loom_binary,
+                                   const std::string& descriptor, std::string* why);
 
 }  // namespace loom::bench

@@ -1,0 +1,78 @@
+// bench_ingest's HTTP mode: `loom serve` on a temporary data folder with the play-events
+// descriptor applied, batches POSTed as JSON Lines from several client threads (cpp-httplib).
+
+#include <httplib.h>
+
+#include <fstream>
+#include <memory>
+#include <mutex>
+
+#include "peers.h"
+
+namespace loom::bench {
+
+std::optional<Round> LoomHttpRound(const PeerConfig& c, const std::string& loom_binary,
+                                   const std::string& descriptor, std::string* why) {
+  if (access(loom_binary.c_str(), X_OK) != 0)
+    return *why = "no loom binary at " + loom_binary + " (build the `loom` target)", std::nullopt;
+  std::string dir = MakeTempDir(c.base_dir, "loom-http-");
+  if (RunToCompletion({loom_binary, "apply", descriptor, "--data", dir + "/data"},
+                      dir + "/apply.log") != 0) {
+    std::ifstream log(dir + "/apply.log");
+    std::string first_line;
+    std::getline(log, first_line);
+    RemoveTree(dir);
+    return *why = "loom apply " + descriptor + " failed: " + first_line, std::nullopt;
+  }
+  int port = FreePort();
+  Child server;
+  server.Start({loom_binary, "serve", "--data", dir + "/data", "--listen",
+                "127.0.0.1:" + std::to_string(port)},
+               dir + "/serve.log");
+  int probe = ConnectLoopback(port, std::chrono::seconds(20));
+  if (probe < 0) {
+    RemoveTree(dir);
+    return *why = "loom serve did not start", std::nullopt;
+  }
+  close(probe);
+  const std::string path = "/v1/products/media-player/play-events/ports/events/events";
+  const Workload& w = *c.workload;
+  {
+    httplib::Client cli("127.0.0.1", port);
+    auto res = cli.Post(path, w.events[0], "application/cloudevents+json");
+    if (!res || res->status == 404 || res->status == 405 || res->status == 501) {
+      server.Stop();
+      RemoveTree(dir);
+      return *why = "loom serve has no POST " + path + " yet (status " +
+                    (res ? std::to_string(res->status) : std::string("none")) + ")",
+             std::nullopt;
+    }
+  }
+  std::vector<std::unique_ptr<httplib::Client>> clients;
+  for (int i = 0; i < c.connections; ++i) {
+    clients.push_back(std::make_unique<httplib::Client>("127.0.0.1", port));
+    clients.back()->set_keep_alive(true);
+    clients.back()->set_read_timeout(60, 0);
+  }
+  std::mutex why_mu;
+  auto round = Drive(
+      w, c.connections,
+      [&](int t, size_t b) {
+        auto res =
+            clients[static_cast<size_t>(t)]->Post(path, w.jsonl_batches[b], "application/x-ndjson");
+        bool ok = res && res->status >= 200 && res->status < 300;
+        if (!ok) {
+          std::lock_guard<std::mutex> lock(why_mu);
+          *why = res ? "HTTP " + std::to_string(res->status) + ": " + res->body.substr(0, 200)
+                     : "HTTP request failed";
+        }
+        return ok;
+      },
+      [&] { return server.CpuSeconds(); });
+  clients.clear();
+  server.Stop();
+  RemoveTree(dir);
+  return round;
+}
+
+}  // namespace loom::bench
