@@ -1,0 +1,87 @@
+// Mask expressions: DuckDB SQL that replaces a pii column for readers without unmask. The engine
+// puts them inside the relation's view, below any SQL the user writes (docs/internals/engine.md).
+
+#include <utility>
+
+#include "security/crypto.h"
+#include "security/security.h"
+
+namespace loom::security {
+namespace {
+
+std::string QuoteIdent(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+bool IsKeyHex(std::string_view hex) {
+  if (hex.size() != 64) return false;
+  for (char c : hex) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+// The keyed, stable digest of a value's text. `purpose` separates hash from tokenize, so that a
+// token never equals a prefix of the hash of the same value.
+std::string KeyedDigest(const std::string& col, const MaskKey& key, std::string_view purpose) {
+  return "sha256('" + key.hex + ":" + std::string(purpose) + ":' || CAST(" + col + " AS VARCHAR))";
+}
+
+Result<MaskedColumn> Truncate(const spec::Field& field, const std::string& col,
+                              const std::string& type) {
+  switch (field.type.kind) {
+    case spec::TypeKind::kDate:
+    case spec::TypeKind::kTimestamp:
+      return MaskedColumn{"CAST(date_trunc('month', " + col + ") AS " + type + ")", type};
+    case spec::TypeKind::kInt32:
+    case spec::TypeKind::kInt64:
+      // Integer division rounds toward zero and can never overflow, so no error can name a value.
+      return MaskedColumn{"((" + col + " // 10) * 10)", type};
+    case spec::TypeKind::kDouble:
+      return MaskedColumn{"(trunc(" + col + " / 10) * 10)", type};
+    case spec::TypeKind::kDecimal:
+      // Decimal arithmetic (x * 0.1 stays DECIMAL): exact, and |result| <= |x| always fits.
+      return MaskedColumn{"CAST(trunc(" + col + " * 0.1) * 10 AS " + type + ")", type};
+    case spec::TypeKind::kString:
+      return MaskedColumn{"left(" + col + ", 3)", type};
+    default:
+      return InvalidArgument("field '" + field.name + "': mask truncate does not apply to type " +
+                             field.type.ToString() + " (use redact, hash, tokenize or null)");
+  }
+}
+
+}  // namespace
+
+Result<MaskedColumn> MaskColumn(const spec::Field& field, const MaskKey& key) {
+  const std::string type = field.type.SqlType();
+  if (!field.pii) return MaskedColumn{"", type};
+  const std::string col = QuoteIdent(field.name);
+  spec::MaskMethod method =
+      field.mask == spec::MaskMethod::kNone ? spec::MaskMethod::kRedact : field.mask;
+  if ((method == spec::MaskMethod::kHash || method == spec::MaskMethod::kTokenize) &&
+      !IsKeyHex(key.hex)) {
+    return InvalidArgument("mask key must be 64 lowercase hex digits");
+  }
+  switch (method) {
+    case spec::MaskMethod::kNone:
+    case spec::MaskMethod::kRedact:
+      return MaskedColumn{"CASE WHEN " + col + " IS NULL THEN NULL ELSE '***' END", "VARCHAR"};
+    case spec::MaskMethod::kHash:
+      return MaskedColumn{KeyedDigest(col, key, "hash"), "VARCHAR"};
+    case spec::MaskMethod::kTokenize:
+      return MaskedColumn{"('tok_' || left(" + KeyedDigest(col, key, "token") + ", 16))",
+                          "VARCHAR"};
+    case spec::MaskMethod::kTruncate:
+      return Truncate(field, col, type);
+    case spec::MaskMethod::kNull:
+      return MaskedColumn{"CAST(NULL AS " + type + ")", type};
+  }
+  return Internal("unknown mask method");
+}
+
+}  // namespace loom::security

@@ -1,0 +1,172 @@
+#include "security/sqlite_db.h"
+
+#include <string>
+#include <utility>
+
+namespace loom::security {
+
+Status SqliteError(sqlite3* db, int rc, std::string_view what) {
+  std::string message = "sqlite: " + std::string(what) + ": ";
+  message += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return Unavailable(std::move(message));
+    case SQLITE_FULL:
+      return ResourceExhausted(std::move(message));
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return DataLoss(std::move(message));
+    default:
+      return Internal(std::move(message));
+  }
+}
+
+Result<Db> Db::Open(const std::string& path) {
+  sqlite3* raw = nullptr;
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  Db db(raw);  // owns raw even on failure (sqlite3_open_v2 allocates a handle for the message)
+  if (rc != SQLITE_OK) return SqliteError(raw, rc, "open '" + path + "'");
+  sqlite3_extended_result_codes(raw, 1);
+  return db;
+}
+
+Db::~Db() {
+  if (db_ != nullptr) sqlite3_close_v2(db_);
+}
+
+Db& Db::operator=(Db&& other) noexcept {
+  if (this != &other) {
+    if (db_ != nullptr) sqlite3_close_v2(db_);
+    db_ = std::exchange(other.db_, nullptr);
+  }
+  return *this;
+}
+
+Status Db::Exec(std::string_view sql) {
+  std::string text(sql);
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &err);
+  if (rc == SQLITE_OK) return Status::Ok();
+  std::string message = err != nullptr ? err : sqlite3_errstr(rc);
+  sqlite3_free(err);
+  Status s = SqliteError(nullptr, rc, "exec");
+  return Status(s.code(), "sqlite: " + message + " (in: " + text.substr(0, 80) + ")");
+}
+
+Result<Stmt> Db::Prepare(std::string_view sql) const {
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                              SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  if (rc != SQLITE_OK) {
+    sqlite3_finalize(stmt);
+    return SqliteError(db_, rc, "prepare '" + std::string(sql.substr(0, 80)) + "'");
+  }
+  return Stmt(db_, stmt);
+}
+
+Stmt::~Stmt() { sqlite3_finalize(stmt_); }
+
+Stmt& Stmt::operator=(Stmt&& other) noexcept {
+  if (this != &other) {
+    sqlite3_finalize(stmt_);
+    db_ = other.db_;
+    stmt_ = std::exchange(other.stmt_, nullptr);
+    bind_error_ = std::move(other.bind_error_);
+  }
+  return *this;
+}
+
+Status Stmt::BindStatus(int rc) const {
+  if (rc == SQLITE_OK) return Status::Ok();
+  return SqliteError(db_, rc, "bind");
+}
+
+Stmt& Stmt::Bind(int index, std::string_view text) {
+  int rc =
+      sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  if (bind_error_.ok()) bind_error_ = BindStatus(rc);
+  return *this;
+}
+
+Stmt& Stmt::Bind(int index, int64_t value) {
+  int rc = sqlite3_bind_int64(stmt_, index, value);
+  if (bind_error_.ok()) bind_error_ = BindStatus(rc);
+  return *this;
+}
+
+Stmt& Stmt::BindNull(int index) {
+  int rc = sqlite3_bind_null(stmt_, index);
+  if (bind_error_.ok()) bind_error_ = BindStatus(rc);
+  return *this;
+}
+
+Stmt& Stmt::BindOptional(int index, const std::optional<std::string>& text) {
+  return text ? Bind(index, std::string_view(*text)) : BindNull(index);
+}
+
+Stmt& Stmt::BindPointer(int index, void* p, const char* type) {
+  int rc = sqlite3_bind_pointer(stmt_, index, p, type, nullptr);
+  if (bind_error_.ok()) bind_error_ = BindStatus(rc);
+  return *this;
+}
+
+Result<bool> Stmt::Step() {
+  if (!bind_error_.ok()) return bind_error_;
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return SqliteError(db_, rc, "step");
+}
+
+Status Stmt::Run() {
+  LOOM_ASSIGN_OR_RETURN(bool row, Step());
+  while (row) {
+    LOOM_ASSIGN_OR_RETURN(row, Step());
+  }
+  return Status::Ok();
+}
+
+void Stmt::Reset() {
+  if (stmt_ == nullptr) return;
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  bind_error_ = Status::Ok();
+}
+
+std::string Stmt::Text(int col) const {
+  const unsigned char* p = sqlite3_column_text(stmt_, col);
+  if (p == nullptr) return {};
+  return std::string(reinterpret_cast<const char*>(p),
+                     static_cast<size_t>(sqlite3_column_bytes(stmt_, col)));
+}
+
+Result<Transaction> Transaction::Begin(Db& db, bool immediate) {
+  LOOM_RETURN_IF_ERROR(db.Exec(immediate ? "BEGIN IMMEDIATE" : "BEGIN"));
+  return Transaction(&db);
+}
+
+Transaction::~Transaction() { Rollback(); }
+
+Status Transaction::Commit() {
+  if (db_ == nullptr) return Internal("commit of a finished transaction");
+  Status s = db_->Exec("COMMIT");
+  if (!s.ok()) {
+    Rollback();
+    return s;
+  }
+  db_ = nullptr;
+  return Status::Ok();
+}
+
+void Transaction::Rollback() {
+  if (db_ == nullptr) return;
+  // A failed COMMIT or an error inside may already have ended the transaction: only roll back
+  // when one is open, so that the destructor never fails.
+  if (sqlite3_get_autocommit(db_->get()) == 0) (void)db_->Exec("ROLLBACK");
+  db_ = nullptr;
+}
+
+}  // namespace loom::security

@@ -1,0 +1,216 @@
+// Every mask expression runs in DuckDB here (engine::Database), the way the engine's view will
+// run it.
+
+#include <gtest/gtest.h>
+
+#include "engine/engine.h"
+#include "security/security.h"
+#include "security_test_util.h"
+
+namespace loom::security {
+namespace {
+
+const MaskKey kKey{std::string(64, 'a')};
+const MaskKey kOtherKey{std::string(64, 'b')};
+
+spec::Field PiiField(std::string name, std::string_view type, spec::MaskMethod mask) {
+  spec::Field f;
+  f.name = std::move(name);
+  f.type = spec::ParseFieldType(type).value();
+  f.pii = true;
+  f.mask = mask;
+  return f;
+}
+
+class MaskTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = engine::Database::Open();
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(db).value();
+    auto conn = db_->Connect();
+    ASSERT_TRUE(conn.ok());
+    conn_ = std::move(conn).value();
+    ASSERT_OK(conn_->Execute(R"sql(
+      SET TimeZone = 'UTC';
+      CREATE TABLE t(id INTEGER, email VARCHAR, age INTEGER, big BIGINT, born DATE,
+                     seen TIMESTAMPTZ, salary DECIMAL(18,2), score DOUBLE, vip BOOLEAN,
+                     tags VARCHAR[]);
+      INSERT INTO t VALUES
+        (1, 'alice@example.com', 37, 9223372036854775807, DATE '1987-05-17',
+         TIMESTAMPTZ '2024-05-17 10:11:12+00', 12345.67, 73.9, true, ['a']),
+        (2, 'bob@example.com', -5, -9223372036854775808, DATE '2001-12-31',
+         TIMESTAMPTZ '2024-12-31 23:59:59+00', -15.50, -15.5, false, []),
+        (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+    )sql"));
+  }
+
+  // The masked column of `field` over table t, by id, with its DuckDB type.
+  std::vector<std::string> Run(const spec::Field& field, const MaskKey& key = kKey,
+                               std::string* type = nullptr) {
+    auto m = MaskColumn(field, key);
+    EXPECT_TRUE(m.ok()) << m.status().ToString();
+    if (!m.ok()) return {};
+    auto rows = conn_->QueryRows("SELECT " + m->expression + " AS v, typeof(" + m->expression +
+                                 ") AS t FROM t ORDER BY id");
+    EXPECT_TRUE(rows.ok()) << rows.status().ToString() << "\n" << m->expression;
+    if (!rows.ok()) return {};
+    std::vector<std::string> out;
+    for (size_t r = 0; r < rows->size(); ++r) {
+      out.push_back(rows->Get(r, 0));
+      if (rows->text[r][0].has_value()) {
+        std::string type = rows->Get(r, 1);
+        if (type == "TIMESTAMP WITH TIME ZONE") type = "TIMESTAMPTZ";  // typeof's long name
+        EXPECT_EQ(type, m->sql_type) << field.name;
+      }
+    }
+    if (type != nullptr) *type = m->sql_type;
+    return out;
+  }
+
+  std::unique_ptr<engine::Database> db_;
+  std::unique_ptr<engine::Connection> conn_;
+};
+
+TEST_F(MaskTest, NonPiiFieldsAreNotMasked) {
+  spec::Field f = PiiField("id", "int32", spec::MaskMethod::kNone);
+  f.pii = false;
+  ASSERT_OK_AND_ASSIGN(MaskedColumn m, MaskColumn(f, kKey));
+  EXPECT_EQ(m.expression, "");
+  EXPECT_EQ(m.sql_type, "INTEGER");
+}
+
+TEST_F(MaskTest, RedactReplacesEveryValueAndKeepsNull) {
+  std::string type;
+  EXPECT_EQ(Run(PiiField("email", "string", spec::MaskMethod::kRedact), kKey, &type),
+            (std::vector<std::string>{"***", "***", "NULL"}));
+  EXPECT_EQ(type, "VARCHAR");
+  // A pii field without a method is redacted; a redacted int becomes VARCHAR.
+  EXPECT_EQ(Run(PiiField("age", "int32", spec::MaskMethod::kNone), kKey, &type),
+            (std::vector<std::string>{"***", "***", "NULL"}));
+  EXPECT_EQ(type, "VARCHAR");
+}
+
+TEST_F(MaskTest, HashIsKeyedStableAndHidesTheValue) {
+  std::vector<std::string> h = Run(PiiField("email", "string", spec::MaskMethod::kHash));
+  ASSERT_EQ(h.size(), 3u);
+  EXPECT_EQ(h[0].size(), 64u);
+  EXPECT_NE(h[0], h[1]);
+  EXPECT_EQ(h[2], "NULL");
+  EXPECT_EQ(h[0].find("alice"), std::string::npos);
+  // Unkeyed SHA-256 of the value is not it (a dictionary attack needs the key).
+  auto plain = conn_->QueryRows("SELECT sha256('alice@example.com')");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_NE(h[0], plain->Get(0, 0));
+  // Stable: the same key gives the same output; another key another one.
+  EXPECT_EQ(Run(PiiField("email", "string", spec::MaskMethod::kHash)), h);
+  EXPECT_NE(Run(PiiField("email", "string", spec::MaskMethod::kHash), kOtherKey)[0], h[0]);
+  std::string type;
+  Run(PiiField("age", "int32", spec::MaskMethod::kHash), kKey, &type);
+  EXPECT_EQ(type, "VARCHAR");  // a hashed int is VARCHAR
+}
+
+TEST_F(MaskTest, JoinsOnHashedKeysStillMatchAcrossProducts) {
+  ASSERT_OK(conn_->Execute(R"sql(
+    CREATE TABLE plays(user_id BIGINT, track VARCHAR);
+    INSERT INTO plays VALUES (1, 'x'), (1, 'y'), (2, 'z'), (4, 'w');
+    CREATE TABLE users(user_id INTEGER, country VARCHAR);
+    INSERT INTO users VALUES (1, 'SE'), (2, 'NO'), (3, 'DK');
+  )sql"));
+  // The same global type, int64 in one product and int32 in the other: both hash the value text.
+  ASSERT_OK_AND_ASSIGN(MaskedColumn a,
+                       MaskColumn(PiiField("user_id", "int64", spec::MaskMethod::kHash), kKey));
+  ASSERT_OK_AND_ASSIGN(MaskedColumn b,
+                       MaskColumn(PiiField("user_id", "int32", spec::MaskMethod::kHash), kKey));
+  auto rows =
+      conn_->QueryRows("WITH p AS (SELECT " + a.expression +
+                       " AS user_id, track FROM plays), "
+                       "u AS (SELECT " +
+                       b.expression +
+                       " AS user_id, country FROM users) "
+                       "SELECT count(*), count(DISTINCT country) FROM p JOIN u USING (user_id)");
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_EQ(rows->Get(0, 0), "3");
+  EXPECT_EQ(rows->Get(0, 1), "2");
+  // Tokens join the same way.
+  ASSERT_OK_AND_ASSIGN(a,
+                       MaskColumn(PiiField("user_id", "int64", spec::MaskMethod::kTokenize), kKey));
+  ASSERT_OK_AND_ASSIGN(b,
+                       MaskColumn(PiiField("user_id", "int32", spec::MaskMethod::kTokenize), kKey));
+  rows =
+      conn_->QueryRows("WITH p AS (SELECT " + a.expression + " AS k FROM plays), u AS (SELECT " +
+                       b.expression + " AS k FROM users) SELECT count(*) FROM p JOIN u USING (k)");
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_EQ(rows->Get(0, 0), "3");
+}
+
+TEST_F(MaskTest, TokenizeGivesShortStableOpaqueTokens) {
+  std::vector<std::string> t = Run(PiiField("email", "string", spec::MaskMethod::kTokenize));
+  ASSERT_EQ(t.size(), 3u);
+  EXPECT_TRUE(t[0].starts_with("tok_"));
+  EXPECT_EQ(t[0].size(), 4u + 16);
+  EXPECT_NE(t[0], t[1]);
+  EXPECT_EQ(t[2], "NULL");
+  // Not a prefix of the hash of the same value (separate purposes).
+  std::vector<std::string> h = Run(PiiField("email", "string", spec::MaskMethod::kHash));
+  EXPECT_FALSE(h[0].starts_with(t[0].substr(4)));
+}
+
+TEST_F(MaskTest, TruncateGeneralisesAndKeepsTheType) {
+  EXPECT_EQ(Run(PiiField("born", "date", spec::MaskMethod::kTruncate)),
+            (std::vector<std::string>{"1987-05-01", "2001-12-01", "NULL"}));
+  std::vector<std::string> seen = Run(PiiField("seen", "timestamp", spec::MaskMethod::kTruncate));
+  EXPECT_TRUE(seen[0].starts_with("2024-05-01 00:00:00")) << seen[0];
+  EXPECT_TRUE(seen[1].starts_with("2024-12-01 00:00:00")) << seen[1];
+  EXPECT_EQ(Run(PiiField("age", "int32", spec::MaskMethod::kTruncate)),
+            (std::vector<std::string>{"30", "0", "NULL"}));
+  // The extremes of BIGINT do not overflow (an overflow error would name the value).
+  EXPECT_EQ(Run(PiiField("big", "int64", spec::MaskMethod::kTruncate)),
+            (std::vector<std::string>{"9223372036854775800", "-9223372036854775800", "NULL"}));
+  EXPECT_EQ(Run(PiiField("salary", "decimal(18,2)", spec::MaskMethod::kTruncate)),
+            (std::vector<std::string>{"12340.00", "-10.00", "NULL"}));
+  ASSERT_OK_AND_ASSIGN(MaskedColumn score,
+                       MaskColumn(PiiField("score", "double", spec::MaskMethod::kTruncate), kKey));
+  auto rows = conn_->QueryRows("SELECT " + score.expression + " = 70, " + score.expression +
+                               " = -10, typeof(" + score.expression + ") FROM t WHERE id < 3");
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_EQ(rows->Get(0, 0), "true");
+  EXPECT_EQ(rows->Get(1, 1), "true");
+  EXPECT_EQ(rows->Get(0, 2), "DOUBLE");
+  EXPECT_EQ(Run(PiiField("email", "string", spec::MaskMethod::kTruncate)),
+            (std::vector<std::string>{"ali", "bob", "NULL"}));
+}
+
+TEST_F(MaskTest, TruncateRefusesTypesItCannotGeneralise) {
+  for (std::string_view type : {"bool", "uuid", "list<string>"}) {
+    Result<MaskedColumn> m = MaskColumn(PiiField("x", type, spec::MaskMethod::kTruncate), kKey);
+    ASSERT_FALSE(m.ok()) << type;
+    EXPECT_EQ(m.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(m.status().message().find("'x'"), std::string::npos);
+  }
+}
+
+TEST_F(MaskTest, NullMaskKeepsTheType) {
+  std::string type;
+  EXPECT_EQ(Run(PiiField("vip", "bool", spec::MaskMethod::kNull), kKey, &type),
+            (std::vector<std::string>{"NULL", "NULL", "NULL"}));
+  EXPECT_EQ(type, "BOOLEAN");
+  auto m = MaskColumn(PiiField("tags", "list<string>", spec::MaskMethod::kNull), kKey);
+  ASSERT_TRUE(m.ok());
+  auto rows = conn_->QueryRows("SELECT typeof(" + m->expression + ") FROM t LIMIT 1");
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(rows->Get(0, 0), "VARCHAR[]");
+}
+
+TEST_F(MaskTest, RefusesAMalformedKeySoNoSqlCanBeSmuggledIn) {
+  MaskKey evil{"' || (SELECT 1) || '" + std::string(44, 'a')};
+  EXPECT_EQ(MaskColumn(PiiField("email", "string", spec::MaskMethod::kHash), evil).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(MaskColumn(PiiField("email", "string", spec::MaskMethod::kHash), MaskKey{"ab"})
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace loom::security
