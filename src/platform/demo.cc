@@ -2,6 +2,7 @@
 #include <cstdarg>
 #include <string>
 
+#include "platform/demo_data.h"
 #include "platform/platform.h"
 
 namespace loom::platform {
@@ -156,6 +157,94 @@ Status RunDemo(const DemoOptions& options, std::FILE* out) {
     story.Line("version %s applied by %s at %s", v.value("version", "").c_str(),
                v.value("appliedBy", "").c_str(), v.value("appliedAt", "").c_str());
   }
+  story.Step("Source domains publish their data: table snapshots and a stream of play events");
+  demo::Generated gen = demo::Generate(options.scale);
+  std::string dir = JoinPath(options.data_dir, "demo-input");
+  LOOM_RETURN_IF_ERROR(fs.CreateDirs(dir));
+  struct TableInput {
+    const char* address;
+    const char* file;
+    const std::string* text;
+    table::SourceKind kind;
+    const char* team;
+  };
+  const TableInput tables[] = {
+      {"loom://artists/profiles/current", "artists.jsonl", &gen.artists_jsonl,
+       table::SourceKind::kJsonLines, "group:artists-team"},
+      {"loom://catalog/tracks/current", "tracks.csv", &gen.tracks_csv, table::SourceKind::kCsv,
+       "group:catalog-team"},
+      {"loom://users/profiles/current", "users.csv", &gen.users_csv, table::SourceKind::kCsv,
+       "group:users-team"},
+  };
+  for (const TableInput& t : tables) {
+    std::string path = JoinPath(dir, t.file);
+    LOOM_RETURN_IF_ERROR(WriteFileAtomically(fs, path, *t.text));
+    LOOM_ASSIGN_OR_RETURN(Address a, Address::Parse(t.address));
+    LOOM_ASSIGN_OR_RETURN(json published, p->PublishTableFile(Caller{t.team}, a, path, t.kind));
+    story.Line("%s: %llu rows (%s)", published.value("address", "").c_str(),
+               static_cast<unsigned long long>(published.value("rows", 0)), t.file);
+  }
+  LOOM_ASSIGN_OR_RETURN(Address events, Address::Parse("loom://media-player/play-events/events"));
+  auto ingest_start = std::chrono::steady_clock::now();
+  size_t accepted = 0, duplicates = 0, quarantined = 0, rejected = 0;
+  // Publish in batches of about 5,000 events, as a producer would.
+  size_t pos = 0;
+  while (pos < gen.plays_jsonl.size()) {
+    size_t end = pos;
+    for (int n = 0; n < 5000 && end < gen.plays_jsonl.size(); ++n) {
+      end = gen.plays_jsonl.find('\n', end);
+      end = end == std::string::npos ? gen.plays_jsonl.size() : end + 1;
+    }
+    LOOM_ASSIGN_OR_RETURN(
+        json r, p->PublishEvents(Caller{"service:media-player"}, events, "application/x-ndjson",
+                                 std::string_view(gen.plays_jsonl).substr(pos, end - pos), {}));
+    accepted += r.value("accepted", 0u);
+    duplicates += r.value("duplicates", 0u);
+    quarantined += r.value("quarantined", 0u);
+    rejected += r.value("rejected", 0u);
+    pos = end;
+  }
+  double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - ingest_start).count();
+  story.Line(
+      "%s: %llu events sent, %zu accepted, %zu duplicates stored once, %zu invalid kept in "
+      "quarantine, %zu rejected",
+      events.ToString().c_str(), static_cast<unsigned long long>(gen.events), accepted, duplicates,
+      quarantined, rejected);
+  story.Line("validated and durable (fsync before ack): %.0f events/s",
+             secs > 0 ? static_cast<double>(gen.events) / secs : 0.0);
+
+  story.Step("A consumer asks across three domains: the top artists' royalties this month");
+  const std::string royalties =
+      "SELECT a.name AS artist, count(*) AS plays, sum(t.royalty_per_play) AS royalties_eur\n"
+      "FROM media_player.play_events.events p\n"
+      "JOIN catalog.tracks.current t USING (track_id)\n"
+      "JOIN artists.profiles.current a ON a.artist_id = t.artist_id\n"
+      "WHERE p.played_at >= TIMESTAMPTZ '2026-11-01' AND p.played_at < TIMESTAMPTZ '2026-12-01'\n"
+      "GROUP BY a.name ORDER BY royalties_eur DESC, artist LIMIT 5";
+  for (size_t at = 0, nl; at < royalties.size(); at = nl + 1) {
+    nl = royalties.find('\n', at);
+    if (nl == std::string::npos) nl = royalties.size();
+    story.Line("%s %s", at == 0 ? "sql>" : "    ", royalties.substr(at, nl - at).c_str());
+  }
+  Platform::QueryOptions q;
+  q.format = engine::Format::kTable;
+  LOOM_ASSIGN_OR_RETURN(std::unique_ptr<Platform::PreparedQuery> prepared,
+                        p->PrepareQuery(Caller{"user:analyst"}, royalties, q));
+  engine::StringSink table_out;
+  LOOM_ASSIGN_OR_RETURN(engine::EncodeStats stats, prepared->Run(table_out));
+  (void)stats;
+  for (size_t at = 0, nl; at < table_out.str().size(); at = nl + 1) {
+    nl = table_out.str().find('\n', at);
+    if (nl == std::string::npos) nl = table_out.str().size();
+    story.Line("%s", table_out.str().substr(at, nl - at).c_str());
+  }
+
+  story.Step("The query surface is closed: SQL cannot read files, settings or metadata");
+  Result<std::unique_ptr<Platform::PreparedQuery>> refused =
+      p->PrepareQuery(Caller{"user:analyst"}, "SELECT * FROM read_csv('/etc/passwd')", q);
+  story.Line("SELECT * FROM read_csv('/etc/passwd') -> %s",
+             refused.ok() ? "ALLOWED (a bug)" : refused.status().ToString().c_str());
   story.Finish();
 
   double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall).count();
