@@ -5,3 +5,4 @@
 #include "core/clock.h"
 #include "core/file_system.h"
 #include "core/status.h"
+#include "core/thread_annotations.h"
