@@ -60,12 +60,12 @@ Result<std::vector<std::string>> FtsQueryBuilder::Tokenize(std::string_view text
   return tokens;
 }
 
-Result<std::optional<std::string>> FtsQueryBuilder::Build(std::string_view text) {
+Result<std::vector<std::vector<std::string>>> FtsQueryBuilder::Words(std::string_view text) {
   if (text.size() > kMaxSearchTextBytes) {
     return InvalidArgument("search text is " + std::to_string(text.size()) +
                            " bytes long; the limit is " + std::to_string(kMaxSearchTextBytes));
   }
-  std::vector<std::string> phrases;
+  std::vector<std::vector<std::string>> words;
   size_t i = 0;
   while (i < text.size()) {
     while (i < text.size() && IsAsciiSpace(text[i])) ++i;
@@ -73,27 +73,46 @@ Result<std::optional<std::string>> FtsQueryBuilder::Build(std::string_view text)
     while (i < text.size() && !IsAsciiSpace(text[i])) ++i;
     if (start == i) break;
     LOOM_ASSIGN_OR_RETURN(std::vector<std::string> tokens, Tokenize(text.substr(start, i - start)));
-    if (tokens.empty()) continue;
-    std::string phrase = "\"";
+    if (!tokens.empty()) words.push_back(std::move(tokens));
+  }
+  return words;
+}
+
+Result<std::optional<std::string>> FtsQueryBuilder::Build(std::string_view text) {
+  LOOM_ASSIGN_OR_RETURN(std::vector<std::vector<std::string>> words, Words(text));
+  if (words.empty()) return std::optional<std::string>();
+  return std::optional<std::string>(Expression(words, nullptr));
+}
+
+std::string FtsQueryBuilder::Expression(const std::vector<std::vector<std::string>>& words,
+                                        const std::vector<std::string>* last_expansions) {
+  // One quoted phrase of `tokens`, the last token replaced by `last` when given.
+  auto phrase = [](const std::vector<std::string>& tokens, const std::string* last) {
+    std::string out = "\"";
     for (size_t t = 0; t < tokens.size(); ++t) {
-      if (t > 0) phrase += ' ';
+      if (t > 0) out += ' ';
+      const std::string& token = (last != nullptr && t + 1 == tokens.size()) ? *last : tokens[t];
       // unicode61 never emits '"' in a token; double it anyway, as FTS5 strings require.
-      for (char c : tokens[t]) {
-        phrase += c;
-        if (c == '"') phrase += '"';
+      for (char c : token) {
+        out += c;
+        if (c == '"') out += '"';
       }
     }
-    phrase += '"';
-    phrases.push_back(std::move(phrase));
-  }
-  if (phrases.empty()) return std::optional<std::string>();
-  phrases.back() += '*';
+    return out + '"';
+  };
   std::string expr;
-  for (const std::string& p : phrases) {
-    if (!expr.empty()) expr += ' ';  // implicit AND: every word must match
-    expr += p;
+  for (size_t w = 0; w + 1 < words.size(); ++w) {
+    expr += phrase(words[w], nullptr);
+    expr += " AND ";  // every word must match (FTS5 has no implicit AND before a parenthesis)
   }
-  return std::optional<std::string>(std::move(expr));
+  const std::vector<std::string>& last = words.back();
+  if (last_expansions == nullptr) return expr + phrase(last, nullptr) + '*';
+  std::string any;
+  for (const std::string& term : *last_expansions) {
+    if (!any.empty()) any += " OR ";
+    any += phrase(last, &term);
+  }
+  return expr + "(" + any + ")";
 }
 
 }  // namespace loom::catalog

@@ -35,9 +35,22 @@ class FtsQueryBuilder {
   // The tokens of `text` as the index sees them (lowercased, without diacritics).
   Result<std::vector<std::string>> Tokenize(std::string_view text);
 
-  // The MATCH expression for `text`, or nullopt when the text has no searchable token (only
-  // punctuation or symbols). kInvalidArgument if longer than kMaxSearchTextBytes.
+  // The words of `text` (cut at ASCII whitespace), each as its tokens; words without a token
+  // (only punctuation or symbols) are dropped, so the result may be empty. kInvalidArgument if
+  // longer than kMaxSearchTextBytes.
+  Result<std::vector<std::vector<std::string>>> Words(std::string_view text);
+
+  // The MATCH expression for `text` with the last word as a prefix (`*`), or nullopt when the
+  // text has no searchable token. Errors as Words.
   Result<std::optional<std::string>> Build(std::string_view text);
+
+  // The MATCH expression for `words` (not empty, none empty): each word one quoted phrase, all
+  // required. If `last_expansions` is null, the last word's last token is a prefix (`*`);
+  // otherwise the last word is any of the phrases that end in one of `last_expansions` (the
+  // complete terms that the prefix stands for), OR-ed: FTS5 can seek in each of those doclists,
+  // while a prefix term that no prefix index serves merges the doclists of all its terms.
+  static std::string Expression(const std::vector<std::vector<std::string>>& words,
+                                const std::vector<std::string>* last_expansions);
 
  private:
   FtsQueryBuilder() = default;

@@ -94,6 +94,28 @@ CREATE TABLE consumer_offsets (
   PRIMARY KEY (group_name, port, partition)
 ) WITHOUT ROWID;
 )sql"},
+      // search_terms: every term the search index has held, so that a search can expand a long
+      // prefix into exact terms with one index range (fts5vocab would count each term's
+      // documents: a scan of its whole doclist). Terms are added, never removed.
+      // product_labels: the name, title and tags of product_search again, in an index of their
+      // own, so that finding the first ranking tier seeks in short doclists instead of testing
+      // the columns of every match. Both are filled from product_search.
+      {2, "search_terms and product_labels", R"sql(
+CREATE TABLE search_terms (
+  term TEXT PRIMARY KEY
+) WITHOUT ROWID;
+CREATE VIRTUAL TABLE temp.product_search_vocab USING fts5vocab(main, product_search, row);
+INSERT OR IGNORE INTO search_terms(term) SELECT term FROM temp.product_search_vocab;
+DROP TABLE temp.product_search_vocab;
+
+CREATE VIRTUAL TABLE product_labels USING fts5(
+  name, title, tags,
+  tokenize = 'unicode61 remove_diacritics 2',
+  prefix = '2 3 4'
+);
+INSERT INTO product_labels(rowid, name, title, tags)
+  SELECT rowid, name, title, tags FROM product_search;
+)sql"},
   };
   return migrations;
 }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <initializer_list>
+#include <limits>
 #include <map>
 #include <set>
 #include <string>
@@ -21,8 +22,15 @@ constexpr int kSummaryColumnCount = 12;
 
 constexpr uint32_t kMaxSearchLimit = 1000;
 constexpr uint32_t kMaxSearchOffset = 10000;
-// How many matches of one ranking tier bm25 ranks at most (see SearchLocked).
+// How many matches of one ranking tier bm25 ranks at most (see SearchOn).
 constexpr int kRankCandidates = 300;
+// A last word of at most this many characters stays an FTS5 prefix query: the prefix indexes
+// (prefix = '2 3 4') hold its doclist ready. A longer one is expanded to its terms.
+constexpr size_t kPrefixIndexChars = 4;
+// At most this many terms replace a prefix; a prefix with more stays a prefix query.
+constexpr size_t kMaxPrefixExpansions = 48;
+constexpr const char* kExpansionSql =
+    "SELECT term FROM search_terms WHERE term >= ?1 AND term < ?2 ORDER BY term LIMIT ?3";
 
 void CollectFields(const std::vector<spec::Field>& fields, std::string* names,
                    std::string* descriptions);
@@ -88,6 +96,47 @@ Status CheckFilter(const std::optional<std::string>& value, std::string_view wha
                          "' (expected one of " + list + ")");
 }
 
+size_t CodePoints(const std::string& s) {
+  size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
+// Up to `max` terms of the index that start with `prefix`, in byte order.
+Result<std::vector<std::string>> Expansions(Connection& conn, const std::string& prefix,
+                                            size_t max) {
+  // Every term that starts with `prefix` sorts in [prefix, prefix with its last byte + 1).
+  // Tokens are UTF-8, so no byte is 0xFF and the increment cannot overflow.
+  std::string end = prefix;
+  end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+  LOOM_ASSIGN_OR_RETURN(StmtLease stmt, conn.Statement(kExpansionSql));
+  stmt->Bind(1, prefix).Bind(2, end).Bind(3, static_cast<int64_t>(max));
+  std::vector<std::string> terms;
+  while (true) {
+    LOOM_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    terms.push_back(stmt->Text(0));
+  }
+  return terms;
+}
+
+// The MATCH expression for `words` (not empty), or nullopt when the last word's prefix names no
+// term of the index (nothing can match).
+Result<std::optional<std::string>> MatchExpression(
+    Connection& conn, const std::vector<std::vector<std::string>>& words) {
+  const std::string& last = words.back().back();
+  if (CodePoints(last) <= kPrefixIndexChars) {
+    return std::optional<std::string>(FtsQueryBuilder::Expression(words, nullptr));
+  }
+  LOOM_ASSIGN_OR_RETURN(std::vector<std::string> terms,
+                        Expansions(conn, last, kMaxPrefixExpansions + 1));
+  if (terms.empty()) return std::optional<std::string>();
+  if (terms.size() > kMaxPrefixExpansions) {
+    return std::optional<std::string>(FtsQueryBuilder::Expression(words, nullptr));
+  }
+  return std::optional<std::string>(FtsQueryBuilder::Expression(words, &terms));
+}
+
 }  // namespace
 
 Status SqliteCatalog::IndexProduct(const spec::DataProduct& p, int64_t revision,
@@ -136,7 +185,8 @@ Status SqliteCatalog::IndexProduct(const spec::DataProduct& p, int64_t revision,
   }
   for (const char* sql : {"DELETE FROM product_tags WHERE product_id = ?",
                           "DELETE FROM product_port_kinds WHERE product_id = ?",
-                          "DELETE FROM product_search WHERE rowid = ?"}) {
+                          "DELETE FROM product_search WHERE rowid = ?",
+                          "DELETE FROM product_labels WHERE rowid = ?"}) {
     LOOM_ASSIGN_OR_RETURN(Lease stmt, Statement(sql));
     stmt->Bind(1, id);
     LOOM_RETURN_IF_ERROR(stmt->Run());
@@ -162,6 +212,15 @@ Status SqliteCatalog::IndexProduct(const spec::DataProduct& p, int64_t revision,
   std::string field_names;
   std::string field_descriptions;
   CollectFields(p.schema.fields, &field_names, &field_descriptions);
+  LOOM_RETURN_IF_ERROR(IndexTerms({&p.name, &p.title, &p.description, &tag_text, &field_names,
+                                   &field_descriptions, &p.domain}));
+  {
+    LOOM_ASSIGN_OR_RETURN(
+        Lease stmt,
+        Statement("INSERT INTO product_labels(rowid, name, title, tags) VALUES (?, ?, ?, ?)"));
+    stmt->Bind(1, id).Bind(2, p.name).Bind(3, p.title).Bind(4, tag_text);
+    LOOM_RETURN_IF_ERROR(stmt->Run());
+  }
   LOOM_ASSIGN_OR_RETURN(
       Lease stmt,
       Statement("INSERT INTO product_search(rowid, name, title, description, tags, field_names, "
@@ -175,6 +234,22 @@ Status SqliteCatalog::IndexProduct(const spec::DataProduct& p, int64_t revision,
       .Bind(7, field_descriptions)
       .Bind(8, p.domain);
   return stmt->Run();
+}
+
+Status SqliteCatalog::IndexTerms(const std::vector<const std::string*>& texts) {
+  // The same tokenizer as the index: these are exactly the terms FTS5 stores for the texts.
+  std::set<std::string> terms;
+  for (const std::string* text : texts) {
+    LOOM_ASSIGN_OR_RETURN(std::vector<std::string> tokens, writer_->fts().Tokenize(*text));
+    terms.insert(tokens.begin(), tokens.end());
+  }
+  for (const std::string& term : terms) {
+    LOOM_ASSIGN_OR_RETURN(Lease stmt,
+                          Statement("INSERT OR IGNORE INTO search_terms(term) VALUES (?)"));
+    stmt->Bind(1, term);
+    LOOM_RETURN_IF_ERROR(stmt->Run());
+  }
+  return Status::Ok();
 }
 
 Result<std::vector<ProductSummary>> SqliteCatalog::ListProducts(
@@ -207,11 +282,14 @@ Result<std::vector<SearchHit>> SqliteCatalog::Search(const SearchQuery& query) {
                                    {"public", "internal", "confidential", "restricted"}));
   LOOM_RETURN_IF_ERROR(CheckFilter(query.alignment, "alignment", {"source", "consumer", "shared"}));
   LOOM_RETURN_IF_ERROR(CheckFilter(query.port_kind, "port kind", {"stream", "table"}));
-  std::lock_guard<std::mutex> lock(mu_);
-  return SearchLocked(query);
+  ReaderPool::Handle conn = readers_->Acquire();
+  return SearchOn(*conn, query);
 }
 
-Result<std::vector<SearchHit>> SqliteCatalog::SearchLocked(const SearchQuery& query) {
+Result<std::vector<SearchHit>> SqliteCatalog::SearchOn(Connection& conn, const SearchQuery& query) {
+  // One read transaction: the tiers and the snippets see the same snapshot even while an apply
+  // commits. Rolled back (nothing to undo) at scope end.
+  LOOM_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(conn.db(), /*immediate=*/false));
   // Only the filters given become SQL, so that SQLite can use their indexes; values are bound.
   std::string filters;
   std::vector<std::string> filter_values;
@@ -233,7 +311,7 @@ Result<std::vector<SearchHit>> SqliteCatalog::SearchLocked(const SearchQuery& qu
          "AND k.product_id = p.id)");
 
   std::vector<SearchHit> hits;
-  auto read_rows = [&](Lease& stmt, std::vector<int64_t>* ids) -> Status {
+  auto read_rows = [&](StmtLease& stmt, std::vector<int64_t>* ids) -> Status {
     while (true) {
       LOOM_ASSIGN_OR_RETURN(bool row, stmt->Step());
       if (!row) return Status::Ok();
@@ -247,9 +325,10 @@ Result<std::vector<SearchHit>> SqliteCatalog::SearchLocked(const SearchQuery& qu
 
   bool has_text = query.text.find_first_not_of(" \t\r\n\f\v") != std::string::npos;
   if (!has_text) {
-    LOOM_ASSIGN_OR_RETURN(Lease stmt, Statement(std::string("SELECT ") + kSummaryColumns +
-                                                ", 0.0 FROM products p WHERE 1" + filters +
-                                                " ORDER BY p.domain, p.name LIMIT ? OFFSET ?"));
+    LOOM_ASSIGN_OR_RETURN(
+        StmtLease stmt,
+        conn.Statement(std::string("SELECT ") + kSummaryColumns + ", 0.0 FROM products p WHERE 1" +
+                       filters + " ORDER BY p.domain, p.name LIMIT ? OFFSET ?"));
     int index = 1;
     for (const std::string& v : filter_values) stmt->Bind(index++, v);
     stmt->Bind(index, int64_t{query.limit});
@@ -258,8 +337,10 @@ Result<std::vector<SearchHit>> SqliteCatalog::SearchLocked(const SearchQuery& qu
     return hits;
   }
 
-  LOOM_ASSIGN_OR_RETURN(std::optional<std::string> match, fts_.Build(query.text));
+  LOOM_ASSIGN_OR_RETURN(std::vector<std::vector<std::string>> words, conn.fts().Words(query.text));
   // Text made only of symbols and punctuation names no word: nothing can match it.
+  if (words.empty()) return hits;
+  LOOM_ASSIGN_OR_RETURN(std::optional<std::string> match, MatchExpression(conn, words));
   if (!match) return hits;
 
   // Two tiers: products whose name, title or tags hold every word come before products that
@@ -267,22 +348,48 @@ Result<std::vector<SearchHit>> SqliteCatalog::SearchLocked(const SearchQuery& qu
   // most kRankCandidates matches (the newest), so that a common word costs a bounded time.
   const std::string labels = "{name title tags} : (" + *match + ")";
   const std::string tiers[] = {labels, "(" + *match + ") NOT " + labels};
-  // The products table joins the candidate query only when a filter needs it.
+  // The products table joins the candidate queries only when a filter needs it.
   const std::string tier_sql =
       std::string("SELECT ") + kSummaryColumns +
       ", c.score, p.id FROM (SELECT s.rowid AS id, -s.rank AS score FROM product_search s " +
-      (filters.empty()
-           ? std::string("WHERE product_search MATCH ?")
-           : "JOIN products p ON p.id = s.rowid WHERE product_search MATCH ?" + filters) +
+      (filters.empty() ? std::string("WHERE product_search MATCH ? AND s.rowid >= ?")
+                       : "JOIN products p ON p.id = s.rowid WHERE product_search MATCH ? "
+                         "AND s.rowid >= ?" +
+                             filters) +
       " ORDER BY s.rowid DESC LIMIT " + std::to_string(kRankCandidates) +
       ") c JOIN products p ON p.id = c.id ORDER BY c.score DESC, p.domain, p.name LIMIT ?";
+  // The first tier's candidates, found in product_labels: there each word's doclist holds only
+  // the products that have it in a label, where the first tier's query on product_search would
+  // test the columns of every product that has the words anywhere, to the last one when fewer
+  // than kRankCandidates qualify. The oldest of these bounds the first tier's scan; it finds the
+  // same products (the same text is in both indexes) and ranks them as before.
+  const std::string labels_sql =
+      std::string("SELECT l.rowid FROM product_labels l ") +
+      (filters.empty()
+           ? std::string("WHERE product_labels MATCH ?")
+           : "JOIN products p ON p.id = l.rowid WHERE product_labels MATCH ?" + filters) +
+      " ORDER BY l.rowid DESC LIMIT " + std::to_string(kRankCandidates);
+  std::optional<int64_t> first_tier_from;
+  {
+    LOOM_ASSIGN_OR_RETURN(StmtLease stmt, conn.Statement(labels_sql));
+    int index = 1;
+    stmt->Bind(index++, *match);
+    for (const std::string& v : filter_values) stmt->Bind(index++, v);
+    while (true) {
+      LOOM_ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (!row) break;
+      first_tier_from = stmt->Int(0);
+    }
+  }
   const int64_t wanted = int64_t{query.offset} + query.limit;
   std::vector<int64_t> ids;
-  for (const std::string& tier : tiers) {
+  for (int tier = 0; tier < 2; ++tier) {
     if (static_cast<int64_t>(hits.size()) >= wanted) break;
-    LOOM_ASSIGN_OR_RETURN(Lease stmt, Statement(tier_sql));
+    if (tier == 0 && !first_tier_from) continue;  // no product has the words in a label
+    LOOM_ASSIGN_OR_RETURN(StmtLease stmt, conn.Statement(tier_sql));
     int index = 1;
-    stmt->Bind(index++, tier);
+    stmt->Bind(index++, tiers[tier]);
+    stmt->Bind(index++, tier == 0 ? *first_tier_from : std::numeric_limits<int64_t>::min());
     for (const std::string& v : filter_values) stmt->Bind(index++, v);
     stmt->Bind(index, wanted - static_cast<int64_t>(hits.size()));
     LOOM_RETURN_IF_ERROR(read_rows(stmt, &ids));
@@ -295,10 +402,10 @@ Result<std::vector<SearchHit>> SqliteCatalog::SearchLocked(const SearchQuery& qu
   // prefix query's merged doclist once per hit. The range goes to FTS5; "+rowid IN" only filters.
   if (!hits.empty()) {
     LOOM_ASSIGN_OR_RETURN(
-        Lease stmt,
-        Statement("SELECT rowid, snippet(product_search, -1, '[', ']', '...', 16) "
-                  "FROM product_search WHERE product_search MATCH ? AND rowid BETWEEN ? AND ? "
-                  "AND +rowid IN (SELECT value FROM json_each(?))"));
+        StmtLease stmt,
+        conn.Statement("SELECT rowid, snippet(product_search, -1, '[', ']', '...', 16) "
+                       "FROM product_search WHERE product_search MATCH ? AND rowid BETWEEN ? AND ? "
+                       "AND +rowid IN (SELECT value FROM json_each(?))"));
     nlohmann::json id_list = ids;
     stmt->Bind(1, *match)
         .Bind(2, *std::min_element(ids.begin(), ids.end()))

@@ -36,51 +36,20 @@ bool BodyMatchesKind(const spec::Document& doc) {
 
 namespace {
 
-Status Configure(Db& db) {
-  if (sqlite3_busy_timeout(db.get(), 10000) != SQLITE_OK) {
-    return SqliteError(db.get(), SQLITE_ERROR, "busy_timeout");
-  }
-  // WAL: readers in other processes do not block the writer. synchronous=FULL: in WAL mode,
-  // NORMAL may lose the last commits on power loss; an acknowledged apply must not be lost.
-  LOOM_RETURN_IF_ERROR(db.Exec("PRAGMA journal_mode=WAL"));
-  LOOM_RETURN_IF_ERROR(db.Exec("PRAGMA synchronous=FULL"));
-  LOOM_RETURN_IF_ERROR(db.Exec("PRAGMA foreign_keys=ON"));
-  // Searches and applies touch the FTS index all over: keep it in memory rather than reading
-  // pages through pread one at a time (64 MiB page cache, 1 GiB memory map; both are limits).
-  LOOM_RETURN_IF_ERROR(db.Exec("PRAGMA cache_size=-65536"));
-  LOOM_RETURN_IF_ERROR(db.Exec("PRAGMA mmap_size=1073741824"));
-  LOOM_RETURN_IF_ERROR(db.Exec("PRAGMA temp_store=MEMORY"));
-  LOOM_ASSIGN_OR_RETURN(Stmt mode, db.Prepare("PRAGMA journal_mode"));
-  LOOM_ASSIGN_OR_RETURN(bool row, mode.Step());
-  if (!row || mode.Text(0) != "wal") {
-    return Internal("could not be put in WAL mode (journal_mode is " +
-                    (row ? mode.Text(0) : std::string("unknown")) + ")");
-  }
-  return Status::Ok();
-}
+// Read-only connections that searches lease: searches beyond this many wait for one.
+constexpr size_t kReaderConnections = 4;
 
 }  // namespace
 
 Result<std::unique_ptr<SqliteCatalog>> SqliteCatalog::Open(const std::string& path, Clock* clock) {
   if (clock == nullptr) return InvalidArgument("catalog: a clock is required");
-  LOOM_ASSIGN_OR_RETURN(Db db, Db::Open(path));
-  const std::string where = "catalog '" + path + "'";
-  Status s = Configure(db);
-  if (s.ok()) s = Migrate(db, *clock);
-  if (!s.ok()) return s.WithPrefix(where);
-  Result<FtsQueryBuilder> fts = FtsQueryBuilder::Create(db);
-  if (!fts.ok()) return fts.status().WithPrefix(where);
+  // The writer first: it creates the file, puts it in WAL mode and migrates the schema.
+  LOOM_ASSIGN_OR_RETURN(std::unique_ptr<Connection> writer,
+                        Connection::Open(path, Connection::Mode::kReadWrite, *clock));
+  LOOM_ASSIGN_OR_RETURN(std::unique_ptr<ReaderPool> readers,
+                        ReaderPool::Open(path, kReaderConnections, *clock));
   return std::unique_ptr<SqliteCatalog>(
-      new SqliteCatalog(std::move(db), std::move(fts).value(), clock));
-}
-
-Result<SqliteCatalog::Lease> SqliteCatalog::Statement(const std::string& sql) {
-  auto it = statements_.find(sql);
-  if (it == statements_.end()) {
-    LOOM_ASSIGN_OR_RETURN(Stmt stmt, db_.Prepare(sql));
-    it = statements_.emplace(sql, std::make_unique<Stmt>(std::move(stmt))).first;
-  }
-  return Lease(it->second.get());
+      new SqliteCatalog(std::move(writer), std::move(readers), clock));
 }
 
 Result<std::optional<SqliteCatalog::KeyState>> SqliteCatalog::LoadState(const std::string& key) {
@@ -212,7 +181,7 @@ Result<std::vector<SqliteCatalog::Planned>> SqliteCatalog::PlanLocked(
 Result<std::vector<Change>> SqliteCatalog::Plan(const std::vector<spec::Document>& docs) {
   std::lock_guard<std::mutex> lock(mu_);
   // A read transaction: the whole plan sees one snapshot. Rolled back at scope end.
-  LOOM_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db_, /*immediate=*/false));
+  LOOM_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(writer_->db(), /*immediate=*/false));
   LOOM_ASSIGN_OR_RETURN(std::vector<Planned> planned, PlanLocked(docs));
   std::vector<Change> changes;
   for (Planned& p : planned) changes.push_back(std::move(p.change));
@@ -223,7 +192,7 @@ Result<std::vector<Change>> SqliteCatalog::Apply(const std::vector<spec::Documen
                                                  std::string_view principal) {
   if (principal.empty()) return InvalidArgument("apply: a principal is required");
   std::lock_guard<std::mutex> lock(mu_);
-  LOOM_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db_, /*immediate=*/true));
+  LOOM_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(writer_->db(), /*immediate=*/true));
   LOOM_ASSIGN_OR_RETURN(std::vector<Planned> planned, PlanLocked(docs));
   const TimestampMicros now = clock_->NowMicros();
   std::vector<Change> changes;
@@ -368,7 +337,7 @@ Status SqliteCatalog::CommitOffsets(std::string_view group, const Address& port,
   }
   Address unversioned{port.domain, port.product, port.port, std::nullopt};
   std::lock_guard<std::mutex> lock(mu_);
-  LOOM_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db_, /*immediate=*/true));
+  LOOM_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(writer_->db(), /*immediate=*/true));
   const TimestampMicros now = clock_->NowMicros();
   for (const auto& [partition, offset] : next_offsets) {
     LOOM_ASSIGN_OR_RETURN(

@@ -2,9 +2,11 @@
 
 // The SQLite implementation of Catalog (see catalog.h and docs/internals/catalog.md).
 //
-// One connection in WAL mode with synchronous=FULL (an acknowledged Apply survives power loss),
-// guarded by one mutex: every method is thread-safe, and calls run one at a time. Statements are
-// prepared once and cached per connection.
+// One read-write connection in WAL mode with synchronous=FULL (an acknowledged Apply survives
+// power loss), guarded by one mutex, serves writes and the small reads; Search leases one of a
+// small pool of read-only connections instead, so that searches run in parallel with each other
+// and with an Apply. Every method is thread-safe. Statements are prepared once and cached per
+// connection.
 
 #include <memory>
 #include <mutex>
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "catalog/catalog.h"
+#include "catalog/connection.h"
 #include "catalog/fts_query.h"
 #include "catalog/sqlite_db.h"
 
@@ -41,24 +44,7 @@ class SqliteCatalog final : public Catalog {
                                                  const Address& port) override;
 
  private:
-  // A cached statement, reset (ending its read) when the lease ends. Lives no longer than the
-  // mutex is held.
-  class Lease {
-   public:
-    explicit Lease(Stmt* stmt) : stmt_(stmt) {}
-    ~Lease() {
-      if (stmt_ != nullptr) stmt_->Reset();
-    }
-    Lease(Lease&& other) noexcept : stmt_(std::exchange(other.stmt_, nullptr)) {}
-    Lease(const Lease&) = delete;
-    Lease& operator=(const Lease&) = delete;
-    Lease& operator=(Lease&&) = delete;
-    Stmt* operator->() const { return stmt_; }
-    Stmt& operator*() const { return *stmt_; }
-
-   private:
-    Stmt* stmt_;
-  };
+  using Lease = StmtLease;
 
   // One document's planned effect, with what Apply writes for it.
   struct Planned {
@@ -76,23 +62,26 @@ class SqliteCatalog final : public Catalog {
     std::string digest;
   };
 
-  SqliteCatalog(Db db, FtsQueryBuilder fts, Clock* clock)
-      : db_(std::move(db)), fts_(std::move(fts)), clock_(clock) {}
+  SqliteCatalog(std::unique_ptr<Connection> writer, std::unique_ptr<ReaderPool> readers,
+                Clock* clock)
+      : writer_(std::move(writer)), readers_(std::move(readers)), clock_(clock) {}
 
-  Result<Lease> Statement(const std::string& sql);
+  // A cached statement of the writer connection; mu_ must be held.
+  Result<Lease> Statement(const std::string& sql) { return writer_->Statement(sql); }
   Result<std::vector<Planned>> PlanLocked(const std::vector<spec::Document>& docs);
   Result<std::optional<KeyState>> LoadState(const std::string& key);
   Status Write(const Planned& p, spec::Kind kind, std::string_view principal, TimestampMicros now);
   Status IndexProduct(const spec::DataProduct& p, int64_t revision, TimestampMicros now);
   Result<std::vector<StoredDocument>> ListKind(spec::Kind kind);
   Result<std::vector<StoredDocument>> ReadDocuments(Lease& stmt);
-  Result<std::vector<SearchHit>> SearchLocked(const SearchQuery& query);
+  Status IndexTerms(const std::vector<const std::string*>& texts);
+  // Searches on a leased reader connection, in one read transaction.
+  Result<std::vector<SearchHit>> SearchOn(Connection& conn, const SearchQuery& query);
 
-  std::mutex mu_;
-  Db db_;                                                              // guarded by mu_
-  FtsQueryBuilder fts_;                                                // guarded by mu_
-  std::unordered_map<std::string, std::unique_ptr<Stmt>> statements_;  // guarded by mu_
-  Clock* clock_;                                                       // not owned
+  std::mutex mu_;                        // serialises the writer connection
+  std::unique_ptr<Connection> writer_;   // guarded by mu_
+  std::unique_ptr<ReaderPool> readers_;  // thread-safe; searches only
+  Clock* clock_;                         // not owned
 };
 
 }  // namespace loom::catalog

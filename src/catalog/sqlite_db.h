@@ -30,6 +30,8 @@ class Db {
   // Opens (creating if needed) the database at `path` in serialized-free mode (NOMUTEX: callers
   // serialise access).
   static Result<Db> Open(const std::string& path);
+  // Opens an existing database read-only (NOMUTEX too).
+  static Result<Db> OpenReadOnly(const std::string& path);
 
   Db() = default;
   ~Db();
@@ -49,6 +51,7 @@ class Db {
 
  private:
   explicit Db(sqlite3* db) : db_(db) {}
+  static Result<Db> OpenWithFlags(const std::string& path, int flags);
   sqlite3* db_ = nullptr;
 };
 
