@@ -60,7 +60,9 @@ std::optional<Round> LoomHttpRound(const PeerConfig& c, const std::string& loom_
       [&](int t, size_t b) {
         auto res =
             clients[static_cast<size_t>(t)]->Post(path, w.jsonl_batches[b], "application/x-ndjson");
-        bool ok = res && res->status >= 200 && res->status < 300;
+        size_t want = w.batch_ranges[b].second - w.batch_ranges[b].first;
+        bool ok = res && res->status >= 200 && res->status < 300 &&
+                  res->body.find("\"accepted\":" + std::to_string(want) + ",") != std::string::npos;
         if (!ok) {
           std::lock_guard<std::mutex> lock(why_mu);
           *why = res ? "HTTP " + std::to_string(res->status) + ": " + res->body.substr(0, 200)
