@@ -9,6 +9,7 @@
 // another connection, PgServer::Stop); they touch only the mutex-guarded session pointer and the
 // stream's Shutdown.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -89,8 +90,9 @@ class PgConnection {
 
   // pg_query.cc
   Status HandleQuery(const std::string& body);
-  // Opens a fresh session (current versions and grants) after dropping every open result.
-  Status FreshSession();
+  // Drops every open result, then reuses the session if it is younger than
+  // options.session_reuse_ms, else opens a fresh one (current versions and grants).
+  Status SessionForQuery();
   Status EnsureSession();
   Status StartPortal(Portal& portal);
   // Streams up to max_rows rows (0 = all), then CommandComplete or PortalSuspended. A non-OK
@@ -141,6 +143,7 @@ class PgConnection {
   std::mutex mu_;
   std::unique_ptr<engine::Session> session_;  // written under mu_ (Cancel reads it there)
   bool busy_ = false;                         // guarded by mu_: a query is running
+  std::chrono::steady_clock::time_point session_opened_;
 
   std::map<std::string, std::shared_ptr<Statement>> statements_;
   std::map<std::string, std::unique_ptr<Portal>> portals_;  // destroyed before session_

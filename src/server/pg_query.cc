@@ -1,6 +1,8 @@
 // The simple query protocol and what both protocols share: sessions, running a query into a
 // portal and streaming its rows chunk by chunk (never a whole result in memory).
 
+#include <chrono>
+
 #include "server/pg_connection.h"
 #include "server/pg_errors.h"
 
@@ -48,7 +50,7 @@ Status PgConnection::HandleQuery(const std::string& body) {
   return Status::Ok();
 }
 
-Status PgConnection::FreshSession() {
+Status PgConnection::SessionForQuery() {
   // One query at a time per session: results still open in other portals are dropped first.
   for (auto& [name, p] : portals_) {
     if (p->result) {
@@ -57,6 +59,11 @@ Status PgConnection::FreshSession() {
       if (!p->done) p->lost = true;
     }
   }
+  auto now = std::chrono::steady_clock::now();
+  if (session_ && now - session_opened_ < std::chrono::milliseconds(options_.session_reuse_ms)) {
+    return Status::Ok();
+  }
+  session_opened_ = now;
   LOOM_ASSIGN_OR_RETURN(std::unique_ptr<engine::Session> fresh,
                         platform_.OpenQuerySession(caller_));
   std::unique_ptr<engine::Session> old;
@@ -73,7 +80,7 @@ Status PgConnection::EnsureSession() {
     std::lock_guard<std::mutex> lock(mu_);
     if (session_) return Status::Ok();
   }
-  return FreshSession();
+  return SessionForQuery();
 }
 
 Status PgConnection::StartPortal(Portal& portal) {
@@ -82,8 +89,8 @@ Status PgConnection::StartPortal(Portal& portal) {
         "this portal was closed because another query ran on the connection (Loom runs one "
         "query at a time per connection)");
   }
-  // Each query gets a fresh session, so that it reads the products' current versions.
-  LOOM_RETURN_IF_ERROR(FreshSession());
+  // A recent session, so that the query reads the products' current versions.
+  LOOM_RETURN_IF_ERROR(SessionForQuery());
   Result<std::unique_ptr<engine::QueryResult>> r = [&] {
     BusyScope busy([this](bool b) { SetBusy(b); });
     return session_->Query(portal.sql);

@@ -40,6 +40,10 @@ struct PgServerOptions {
   uint32_t max_connections = 64;           // more are refused with SQLSTATE 53300
   uint32_t max_message_bytes = 16u << 20;  // larger messages: 08P01 and the connection closes
   uint32_t startup_timeout_ms = 30000;     // to finish startup and authentication
+  // A connection reuses its query session for queries that start within this many ms of the
+  // session's opening, then opens a fresh one, so that a long-lived connection sees newly
+  // published versions and grants. 0 = a fresh session for every query (about 10-50 ms each).
+  uint32_t session_reuse_ms = 1000;
 };
 
 // A running listener. Start() binds and accepts on a background thread; Stop() (or the
