@@ -244,8 +244,9 @@ struct Decision {
 };
 
 struct AuthorizerOptions {
-  // Principals (usually one group) of the central governance: they may apply Policy and Domain
-  // descriptors and manage grants in every domain. They do not read data by that alone.
+  // Principals (usually one group) of the central governance: they may apply any descriptor
+  // (only they may apply Policies and create Domains) and manage grants in every domain. They do
+  // not read data by that alone.
   std::vector<std::string> governance;
   // Pipelines run as "<prefix><domain>" (service:media-player), a producer of its own domain.
   // "" disables this implicit role.
@@ -273,7 +274,8 @@ class Authorizer {
   // `address`: a port or a product for data operations; a domain (product empty) or a product
   // for kManageGrants; for kApply the descriptor's address: empty domain = a Policy, domain only
   // = a Domain, domain + product = a DataProduct. On a product address (no port), kRead is
-  // allowed if any port is readable, and row_filter is that of grants on the whole product.
+  // allowed if any port is readable, and row_filter unites the grants of all its ports:
+  // check each port for its own filter.
   Decision Check(const Identity& identity, const Address& address, Operation op) const;
 
   // Check() as a Status: OK, or an error for the caller. For data operations on a product the
