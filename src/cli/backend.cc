@@ -39,6 +39,10 @@ class EmbeddedBackend final : public Backend {
   Result<json> TableVersions(const Address& port) override {
     return platform_->TableVersions(caller_, port);
   }
+  Result<json> PublishSnapshots(const Address& port,
+                                std::optional<TimestampMicros> window) override {
+    return platform_->PublishSnapshots(caller_, port, window);
+  }
   Result<json> Sample(const Address& port, size_t rows) override {
     return platform_->Sample(caller_, port, rows);
   }
@@ -121,6 +125,12 @@ class HttpBackend final : public Backend {
                                                                : "application/vnd.apache.parquet";
     std::string p = Address{port.domain, port.product, port.port, {}}.HttpPath() + "/versions";
     return Call(client_.Post(p, ss.str(), type), p);
+  }
+  Result<json> PublishSnapshots(const Address& port,
+                                std::optional<TimestampMicros> window) override {
+    std::string p = Address{port.domain, port.product, port.port, {}}.HttpPath() + "/snapshots";
+    if (window) p += "?window=" + FormatRfc3339(*window);
+    return Call(client_.Post(p, "", "application/json"), p);
   }
   Result<json> TableVersions(const Address& port) override {
     return Get(Address{port.domain, port.product, port.port, {}}.HttpPath() + "/versions", {});

@@ -30,6 +30,8 @@ class Backend {
   virtual Result<nlohmann::json> PublishTable(const Address& port, const std::string& path,
                                               table::SourceKind kind) = 0;
   virtual Result<nlohmann::json> TableVersions(const Address& port) = 0;
+  virtual Result<nlohmann::json> PublishSnapshots(const Address& port,
+                                                  std::optional<TimestampMicros> window) = 0;
   virtual Result<nlohmann::json> Sample(const Address& port, size_t rows) = 0;
   virtual Result<nlohmann::json> PublishEvents(const Address& port, const std::string& content_type,
                                                const std::string& body) = 0;

@@ -58,6 +58,18 @@ std::string RenderTableVersions(const json& j) {
   return j.value("address", "") + "\n" + t.Render();
 }
 
+std::string RenderSnapshots(const json& j) {
+  std::string out;
+  for (const json& p : j["published"]) {
+    out += "published " + j.value("address", "") + "@" + std::to_string(p.value("version", 0)) +
+           ": window [" + p["window"][0].get<std::string>() + ", " +
+           p["window"][1].get<std::string>() + "), " + std::to_string(p.value("rows", 0)) +
+           " rows\n";
+  }
+  if (out.empty()) out = "no closed window to publish for " + j.value("address", "") + "\n";
+  return out;
+}
+
 std::string RenderSample(const json& j) {
   std::vector<std::string> header;
   for (const json& c : j["columns"]) header.push_back(c.value("name", ""));
@@ -192,6 +204,40 @@ void RegisterDataCommands(CLI::App& app, Context& ctx, int* exit_code) {
         return;
       }
       *exit_code = PrintJsonOr(ctx, (*b)->PublishTable(*a, *file, *kind), RenderPublished);
+    });
+  }
+  // loom snapshot ADDRESS [--window START]
+  {
+    auto* cmd = app.add_subcommand(
+        "snapshot", "Publish closed windows of a stream into its snapshot table port");
+    auto address = std::make_shared<std::string>();
+    auto window = std::make_shared<std::string>();
+    cmd->add_option("address", *address, "loom://DOMAIN/PRODUCT/PORT (a snapshot table port)")
+        ->required();
+    cmd->add_option("--window", *window,
+                    "the start of one closed window (RFC 3339); default: every closed window "
+                    "not yet published");
+    cmd->callback([&ctx, exit_code, address, window] {
+      Result<Address> a = Address::Parse(*address);
+      if (!a.ok()) {
+        *exit_code = ReportError(a.status());
+        return;
+      }
+      std::optional<TimestampMicros> start;
+      if (!window->empty()) {
+        Result<TimestampMicros> t = ParseRfc3339(*window);
+        if (!t.ok()) {
+          *exit_code = ReportError(t.status().WithPrefix("--window"));
+          return;
+        }
+        start = *t;
+      }
+      Result<Backend*> b = ctx.GetBackend();
+      if (!b.ok()) {
+        *exit_code = ReportError(b.status());
+        return;
+      }
+      *exit_code = PrintJsonOr(ctx, (*b)->PublishSnapshots(*a, start), RenderSnapshots);
     });
   }
   // loom tail ADDRESS

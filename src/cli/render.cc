@@ -170,6 +170,19 @@ std::string RenderProduct(const json& p) {
     }
     out += t.Render();
   }
+  for (const json& port : p.value("outputPorts", json::array())) {
+    if (!port.contains("sample") || !port["sample"].is_array() || port["sample"].empty()) continue;
+    out += "\nSample of " + Str(port, "name") + "\n";
+    std::vector<std::string> header;
+    for (const auto& [k, v] : port["sample"][0].items()) header.push_back(k);
+    TextTable t(header, 24);
+    for (const json& row : port["sample"]) {
+      std::vector<std::string> cells;
+      for (const std::string& h : header) cells.push_back(row.contains(h) ? Cell(row[h]) : "");
+      t.AddRow(std::move(cells));
+    }
+    out += t.Render();
+  }
   if (p.contains("inputPorts") && !p["inputPorts"].empty()) {
     out += "\nInput ports\n";
     TextTable t({"ALIAS", "ADDRESS"}, 70);

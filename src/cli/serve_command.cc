@@ -1,5 +1,6 @@
 // loom serve
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -35,6 +36,7 @@ void RegisterServeCommand(CLI::App& app, Context& ctx, int* exit_code) {
       return;
     }
     server::Server* srv = s->get();
+    (*p)->StartBackgroundJobs(std::chrono::seconds(60));
     std::printf("loom serve: data %s, listening on http://%s:%d\n", ctx.options.data_dir.c_str(),
                 options->listen.substr(0, options->listen.rfind(':')).c_str(), srv->port());
     std::fflush(stdout);

@@ -5,7 +5,34 @@
 namespace loom::platform {
 
 Platform::Platform(Options options) : options_(std::move(options)) {}
-Platform::~Platform() = default;
+Platform::~Platform() {
+  {
+    std::lock_guard<std::mutex> lock(jobs_mu_);
+    jobs_stop_ = true;
+  }
+  jobs_cv_.notify_all();
+  if (jobs_thread_.joinable()) jobs_thread_.join();
+}
+
+void Platform::StartBackgroundJobs(std::chrono::milliseconds tick) {
+  if (jobs_thread_.joinable()) return;
+  jobs_thread_ = std::thread([this, tick] {
+    Caller scheduler{"service:loom-scheduler"};
+    std::unique_lock<std::mutex> lock(jobs_mu_);
+    while (!jobs_stop_) {
+      lock.unlock();
+      Result<nlohmann::json> r = PublishDueSnapshots(scheduler);
+      lock.lock();
+      jobs_status_ = r.status();
+      jobs_cv_.wait_for(lock, tick, [this] { return jobs_stop_; });
+    }
+  });
+}
+
+Status Platform::BackgroundStatus() const {
+  std::lock_guard<std::mutex> lock(jobs_mu_);
+  return jobs_status_;
+}
 
 Result<std::unique_ptr<Platform>> Platform::Open(const Options& options) {
   if (options.data_dir.empty()) return InvalidArgument("data folder: empty path");
@@ -82,13 +109,23 @@ Result<nlohmann::json> Platform::ListDomains(const Caller&) {
   return out;
 }
 
-Result<nlohmann::json> Platform::ShowProduct(const Caller&, const Address& address) {
+Result<nlohmann::json> Platform::ShowProduct(const Caller& caller, const Address& address) {
   const std::string key = catalog::ProductKey(address.domain, address.product);
   // A port's @version names a table version, not a descriptor version.
   std::optional<std::string> version = address.has_port() ? std::nullopt : address.version;
   LOOM_ASSIGN_OR_RETURN(catalog::StoredDocument doc, catalog_->Get(key, version));
   LOOM_ASSIGN_OR_RETURN(std::vector<catalog::StoredDocument> versions, catalog_->Versions(key));
   nlohmann::json out = ProductJson(doc, versions);
+  // The article's "sample datasets as exemplars": a few rows of each table port that has a
+  // version (stream ports would need their SQL tier brought up to date; `loom sample` does that).
+  if (!version && out.contains("outputPorts")) {
+    for (nlohmann::json& port : out["outputPorts"]) {
+      if (port.value("kind", "") != "table") continue;
+      Address pa{address.domain, address.product, port.value("name", ""), {}};
+      Result<nlohmann::json> sample = Sample(caller, pa, 5);
+      if (sample.ok() && !(*sample)["rows"].empty()) port["sample"] = (*sample)["rows"];
+    }
+  }
   if (address.has_port()) {
     bool found = false;
     for (const nlohmann::json& port : out["outputPorts"]) {

@@ -6,12 +6,15 @@
 // HTTP API serves (documented in docs/api.md and /v1/openapi.json), so that the CLI renders one
 // shape whether it talks to a Platform or to `loom serve`.
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -80,6 +83,22 @@ class Platform {
   // next version of a table port. {"address", "version", "rows", "manifest"}.
   Result<nlohmann::json> PublishTableFile(const Caller& caller, const Address& port,
                                           const std::string& path, table::SourceKind kind);
+  // Publishes closed time windows of the product's stream port into a snapshot table port
+  // (`table.snapshot` in the descriptor: from a stream port, hourly | daily | monthly). With
+  // `window_start`, the one window that starts there (it must be closed); without, every closed
+  // window after the last one published (the first: the latest closed window), at most 100.
+  // {"address","published":[{version,window,rows}]}.
+  Result<nlohmann::json> PublishSnapshots(const Caller& caller, const Address& table_port,
+                                          std::optional<TimestampMicros> window_start);
+  // PublishSnapshots for every snapshot table port of every product (the scheduler's tick).
+  Result<nlohmann::json> PublishDueSnapshots(const Caller& caller);
+
+  // Starts the platform's background work (`loom serve`): every `tick`, due snapshot windows are
+  // published as the descriptors declare. A failure is kept (BackgroundStatus) and retried on
+  // the next tick, never lost. Stopped by the destructor.
+  void StartBackgroundJobs(std::chrono::milliseconds tick);
+  Status BackgroundStatus() const;
+
   // Every retained version of a table port with its manifest summary.
   Result<nlohmann::json> TableVersions(const Caller& caller, const Address& port);
 
@@ -181,6 +200,12 @@ class Platform {
     std::unique_ptr<table::Table> table;
   };
   std::map<std::string, OpenTable> tables_;  // guarded by tables_mu_; key: address text
+
+  mutable std::mutex jobs_mu_;
+  std::condition_variable jobs_cv_;
+  bool jobs_stop_ = false;  // guarded by jobs_mu_
+  Status jobs_status_;      // guarded by jobs_mu_
+  std::thread jobs_thread_;
 
   std::mutex streams_mu_;
   std::map<std::string, std::shared_ptr<OpenStream>> streams_;  // guarded by streams_mu_

@@ -301,6 +301,17 @@ void Server::Impl::Routes() {
     Reply(req, res,
           platform->CommitOffsets(CallerOf(req), *a, b["group"].get<std::string>(), offsets));
   });
+  http.Post(port_path + "/snapshots", [this](const httplib::Request& req, httplib::Response& res) {
+    Result<Address> a = PathAddress(req, std::nullopt);
+    if (!a.ok()) return SendProblem(req, res, a.status());
+    std::optional<TimestampMicros> start;
+    if (auto w = Param(req, "window")) {
+      Result<TimestampMicros> t = ParseRfc3339(*w);
+      if (!t.ok()) return SendProblem(req, res, t.status().WithPrefix("window"));
+      start = *t;
+    }
+    Reply(req, res, platform->PublishSnapshots(CallerOf(req), *a, start));
+  });
   http.Get(port_path + "/versions", [this](const httplib::Request& req, httplib::Response& res) {
     Result<Address> a = PathAddress(req, std::nullopt);
     if (!a.ok()) return SendProblem(req, res, a.status());
