@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <random>
+#include <thread>
 
 #include "server/pg_test_util.h"
 
@@ -157,6 +159,23 @@ TEST_F(PgProtocolTest, RandomBytesAfterStartupNeverCrashTheServer) {
     c.SendMessage('S', "");
     (void)c.ReadUntilReady(2000);
   }
+  ExpectServing();
+}
+
+TEST_F(PgProtocolTest, AClientThatLeavesMidResultFreesItsConnection) {
+  {
+    RawClient c(fx_.port());
+    ASSERT_TRUE(c.Startup());
+    c.SendMessage('Q', CStr("SELECT i, repeat('x', 100) AS pad FROM range(2000000) t(i)"));
+    char type = 0;
+    std::string body;
+    ASSERT_TRUE(c.Read(&type, &body));
+    EXPECT_EQ(type, 'T');
+  }  // closed while the server is still streaming
+  for (int i = 0; i < 250 && fx_.server().connections() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(fx_.server().connections(), 0u);
   ExpectServing();
 }
 
