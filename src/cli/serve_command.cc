@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "cli/context.h"
+#include "server/pg_server.h"
 #include "server/server.h"
 
 namespace loom::cli {
@@ -14,8 +15,11 @@ namespace loom::cli {
 void RegisterServeCommand(CLI::App& app, Context& ctx, int* exit_code) {
   auto* cmd = app.add_subcommand("serve", "Serve the HTTP API on a data folder");
   auto options = std::make_shared<server::ServerOptions>();
-  cmd->add_option("--listen", options->listen, "HOST:PORT (default 127.0.0.1:8080)");
-  cmd->callback([&ctx, exit_code, options] {
+  auto pg_listen = std::make_shared<std::string>("127.0.0.1:5432");
+  cmd->add_option("--listen", options->listen, "HTTP API on HOST:PORT (default 127.0.0.1:8080)");
+  cmd->add_option("--pg-listen", *pg_listen,
+                  "PostgreSQL wire protocol on HOST:PORT (default 127.0.0.1:5432; 'off' for none)");
+  cmd->callback([&ctx, exit_code, options, pg_listen] {
     // Block the stop signals in every thread; one watcher thread waits for them.
     sigset_t set;
     sigemptyset(&set);
@@ -36,9 +40,25 @@ void RegisterServeCommand(CLI::App& app, Context& ctx, int* exit_code) {
       return;
     }
     server::Server* srv = s->get();
+    std::unique_ptr<server::PgServer> pg;
+    if (*pg_listen != "off") {
+      server::PgServerOptions pg_options;
+      pg_options.listen = *pg_listen;
+      Result<std::unique_ptr<server::PgServer>> started = server::PgServer::Start(**p, pg_options);
+      if (!started.ok()) {
+        *exit_code = ReportError(started.status().WithPrefix("--pg-listen"));
+        return;
+      }
+      pg = std::move(*started);
+    }
     (*p)->StartBackgroundJobs(std::chrono::seconds(60));
     std::printf("loom serve: data %s, listening on http://%s:%d\n", ctx.options.data_dir.c_str(),
                 options->listen.substr(0, options->listen.rfind(':')).c_str(), srv->port());
+    if (pg) {
+      std::printf("loom serve: PostgreSQL wire protocol on %s:%d (psql -h %s -p %d)\n",
+                  pg_listen->substr(0, pg_listen->rfind(':')).c_str(), pg->port(),
+                  pg_listen->substr(0, pg_listen->rfind(':')).c_str(), pg->port());
+    }
     std::fflush(stdout);
     std::thread watcher([set, srv] {
       int sig = 0;
@@ -49,6 +69,7 @@ void RegisterServeCommand(CLI::App& app, Context& ctx, int* exit_code) {
     // Wake the watcher if Stop came from elsewhere.
     pthread_kill(watcher.native_handle(), SIGTERM);
     watcher.join();
+    if (pg) pg->Stop();
     std::printf("loom serve: stopped\n");
     *exit_code = 0;
   });

@@ -14,12 +14,14 @@ ServeProcess::ServeProcess(const std::string& data_dir) {
   port_ = testing::FreePort();
   url_ = "http://127.0.0.1:" + std::to_string(port_);
   std::string listen = "127.0.0.1:" + std::to_string(port_);
+  pg_port_ = testing::FreePort();
+  std::string pg_listen = "127.0.0.1:" + std::to_string(pg_port_);
   pid_ = fork();
   if (pid_ == 0) {
     // Quiet child: its stdout is not needed.
     freopen("/dev/null", "w", stdout);
     execl(testing::LoomBinary().c_str(), "loom", "--data", data_dir.c_str(), "serve", "--listen",
-          listen.c_str(), static_cast<char*>(nullptr));
+          listen.c_str(), "--pg-listen", pg_listen.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   httplib::Client client("127.0.0.1", port_);

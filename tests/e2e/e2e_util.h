@@ -26,11 +26,13 @@ class ServeProcess {
   ServeProcess& operator=(const ServeProcess&) = delete;
   const std::string& url() const { return url_; }
   int port() const { return port_; }
+  int pg_port() const { return pg_port_; }
   bool ok() const { return ok_; }
 
  private:
   pid_t pid_ = -1;
   int port_ = 0;
+  int pg_port_ = 0;
   std::string url_;
   bool ok_ = false;
 };
