@@ -1,5 +1,7 @@
 #include "server/openapi.h"
 
+#include <tuple>
+
 namespace loom::server {
 namespace {
 
@@ -84,7 +86,124 @@ json Build() {
       {"parameters", product_params},
       {"responses", Responses("VersionList")}};
 
+  json port_only = product_params;
+  port_only.push_back(PathParam("port", "an output port"));
+  const std::string port_path = "/v1/products/{domain}/{product}/ports/{port}";
+  paths[port_path + "/events"]["post"] = {
+      {"summary",
+       "Publish CloudEvents (structured, batch, JSON Lines, or binary mode with ce-* headers); "
+       "answers per record"},
+      {"parameters", port_only},
+      {"requestBody",
+       {{"required", true},
+        {"content",
+         {{"application/cloudevents+json", json::object()},
+          {"application/cloudevents-batch+json", json::object()},
+          {"application/x-ndjson", json::object()}}}}},
+      {"responses", Responses("IngestResult")}};
+  json read_params = port_only;
+  for (auto [name, type, what] :
+       {std::tuple{"from", "string", "earliest (default), latest, or an RFC 3339 time"},
+        {"group", "string", "a consumer group: start at its committed offsets"},
+        {"partition", "integer", "only this partition"},
+        {"offsets", "string", "explicit start offsets: PARTITION:OFFSET,..."},
+        {"max", "integer", "at most this many events (default 1000)"},
+        {"wait_ms", "integer", "long-poll up to this long when nothing is there"},
+        {"quarantine", "boolean", "read the port's quarantine instead"}}) {
+    read_params.push_back(QueryParam(name, type, what));
+  }
+  paths[port_path + "/events"]["get"] = {{"summary", "Read events by offset, time or group"},
+                                         {"parameters", read_params},
+                                         {"responses", Responses("EventPage")}};
+  paths[port_path + "/offsets"]["post"] = {
+      {"summary", "Commit a consumer group's next offsets"},
+      {"parameters", port_only},
+      {"requestBody",
+       {{"required", true},
+        {"content", {{"application/json", {{"schema", Ref("OffsetCommit")}}}}}}},
+      {"responses", Responses("OffsetCommit")}};
+  paths[port_path + "/versions"]["post"] = {
+      {"summary", "Publish a new table version from a CSV, JSON Lines or Parquet body"},
+      {"parameters", port_only},
+      {"requestBody",
+       {{"required", true},
+        {"content",
+         {{"text/csv", json::object()},
+          {"application/x-ndjson", json::object()},
+          {"application/vnd.apache.parquet", json::object()}}}}},
+      {"responses", Responses("TableVersion")}};
+  paths[port_path + "/versions"]["get"] = {{"summary", "Every retained version of a table port"},
+                                           {"parameters", port_only},
+                                           {"responses", Responses("TableVersionList")}};
+  json snapshot_params = port_only;
+  snapshot_params.push_back(QueryParam("window", "string", "the start of one closed window"));
+  paths[port_path + "/snapshots"]["post"] = {
+      {"summary", "Publish closed windows of the product's stream into a snapshot table port"},
+      {"parameters", snapshot_params},
+      {"responses", Responses("SnapshotResult")}};
+  json sample_params = port_only;
+  sample_params.push_back(QueryParam("rows", "integer", "how many rows (default 10)"));
+  sample_params.push_back(QueryParam("version", "string", "a table version"));
+  paths[port_path + "/sample"]["get"] = {{"summary", "A few rows of a port"},
+                                         {"parameters", sample_params},
+                                         {"responses", Responses("Sample")}};
+  paths["/v1/query"]["post"] = {
+      {"summary",
+       "Run one read-only SELECT over the products; the result is streamed in the chosen format"},
+      {"requestBody",
+       {{"required", true},
+        {"content", {{"application/json", {{"schema", Ref("QueryRequest")}}}}}}},
+      {"responses",
+       {{"200",
+         {{"description", "the result, streamed (chunked)"},
+          {"content",
+           {{"application/json", json::object()},
+            {"application/x-ndjson", json::object()},
+            {"text/csv", json::object()},
+            {"text/plain", json::object()},
+            {"application/vnd.apache.parquet", json::object()}}}}},
+        {"400", {{"description", "RFC 9457 problem"}}},
+        {"403", {{"description", "refused by the closed query surface"}}}}}};
+
   json& s = doc["components"]["schemas"];
+  s["IngestResult"] = {{"type", "object"},
+                       {"properties",
+                        {{"address", {{"type", "string"}}},
+                         {"accepted", {{"type", "integer"}}},
+                         {"duplicates", {{"type", "integer"}}},
+                         {"rejected", {{"type", "integer"}}},
+                         {"quarantined", {{"type", "integer"}}},
+                         {"records", {{"type", "array"}}}}}};
+  s["EventPage"] = {{"type", "object"},
+                    {"properties",
+                     {{"address", {{"type", "string"}}},
+                      {"events", {{"type", "array"}}},
+                      {"next", {{"type", "object"}}},
+                      {"endOfStream", {{"type", "boolean"}}}}}};
+  s["OffsetCommit"] = {
+      {"type", "object"},
+      {"properties", {{"group", {{"type", "string"}}}, {"offsets", {{"type", "object"}}}}}};
+  s["TableVersion"] = {{"type", "object"},
+                       {"properties",
+                        {{"address", {{"type", "string"}}},
+                         {"version", {{"type", "integer"}}},
+                         {"rows", {{"type", "integer"}}},
+                         {"publishedAt", {{"type", "string"}}},
+                         {"publishedBy", {{"type", "string"}}},
+                         {"inputs", {{"type", "array"}}}}}};
+  s["TableVersionList"] = {{"type", "object"},
+                           {"properties",
+                            {{"current", {{"type", "integer"}}},
+                             {"versions", {{"type", "array"}, {"items", Ref("TableVersion")}}}}}};
+  s["SnapshotResult"] = {{"type", "object"}, {"properties", {{"published", {{"type", "array"}}}}}};
+  s["Sample"] = {{"type", "object"},
+                 {"properties", {{"columns", {{"type", "array"}}}, {"rows", {{"type", "array"}}}}}};
+  s["QueryRequest"] = {{"type", "object"},
+                       {"required", {"sql"}},
+                       {"properties",
+                        {{"sql", {{"type", "string"}}},
+                         {"format", {{"enum", {"table", "json", "ndjson", "csv", "parquet"}}}},
+                         {"asOf", {{"type", "string"}, {"format", "date-time"}}}}}};
   s["Problem"] = {{"type", "object"},
                   {"properties",
                    {{"type", {{"type", "string"}}},
