@@ -1,9 +1,9 @@
-#include "security/sqlite_db.h"
+#include "core/sqlite_db.h"
 
 #include <string>
 #include <utility>
 
-namespace loom::security {
+namespace loom::sqlite {
 
 Status SqliteError(sqlite3* db, int rc, std::string_view what) {
   std::string message = "sqlite: " + std::string(what) + ": ";
@@ -23,10 +23,16 @@ Status SqliteError(sqlite3* db, int rc, std::string_view what) {
 }
 
 Result<Db> Db::Open(const std::string& path) {
+  return OpenWithFlags(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
+}
+
+Result<Db> Db::OpenReadOnly(const std::string& path) {
+  return OpenWithFlags(path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
+}
+
+Result<Db> Db::OpenWithFlags(const std::string& path, int flags) {
   sqlite3* raw = nullptr;
-  int rc =
-      sqlite3_open_v2(path.c_str(), &raw,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   Db db(raw);  // owns raw even on failure (sqlite3_open_v2 allocates a handle for the message)
   if (rc != SQLITE_OK) return SqliteError(raw, rc, "open '" + path + "'");
   sqlite3_extended_result_codes(raw, 1);
@@ -169,4 +175,4 @@ void Transaction::Rollback() {
   db_ = nullptr;
 }
 
-}  // namespace loom::security
+}  // namespace loom::sqlite
