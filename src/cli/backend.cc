@@ -39,6 +39,9 @@ class EmbeddedBackend final : public Backend {
   Result<json> TableVersions(const Address& port) override {
     return platform_->TableVersions(caller_, port);
   }
+  Result<json> PublishTableQuery(const Address& port, const std::string& sql) override {
+    return platform_->PublishTableQuery(caller_, port, sql);
+  }
   Result<json> PublishSnapshots(const Address& port,
                                 std::optional<TimestampMicros> window) override {
     return platform_->PublishSnapshots(caller_, port, window);
@@ -131,6 +134,11 @@ class HttpBackend final : public Backend {
     std::string p = Address{port.domain, port.product, port.port, {}}.HttpPath() + "/snapshots";
     if (window) p += "?window=" + FormatRfc3339(*window);
     return Call(client_.Post(p, "", "application/json"), p);
+  }
+  Result<json> PublishTableQuery(const Address& port, const std::string& sql) override {
+    std::string p = Address{port.domain, port.product, port.port, {}}.HttpPath() + "/versions";
+    httplib::Params params{{"sql", sql}};
+    return Call(client_.Post(p, httplib::Headers{}, params), p);
   }
   Result<json> TableVersions(const Address& port) override {
     return Get(Address{port.domain, port.product, port.port, {}}.HttpPath() + "/versions", {});

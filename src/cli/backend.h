@@ -29,6 +29,7 @@ class Backend {
   // A new version of a table port from a CSV, JSON Lines or Parquet file.
   virtual Result<nlohmann::json> PublishTable(const Address& port, const std::string& path,
                                               table::SourceKind kind) = 0;
+  virtual Result<nlohmann::json> PublishTableQuery(const Address& port, const std::string& sql) = 0;
   virtual Result<nlohmann::json> TableVersions(const Address& port) = 0;
   virtual Result<nlohmann::json> PublishSnapshots(const Address& port,
                                                   std::optional<TimestampMicros> window) = 0;

@@ -171,14 +171,15 @@ void RegisterDataCommands(CLI::App& app, Context& ctx, int* exit_code) {
     auto file = std::make_shared<std::string>();
     auto format = std::make_shared<std::string>();
     cmd->add_option("address", *address, "loom://DOMAIN/PRODUCT/PORT")->required();
+    auto sql = std::make_shared<std::string>();
     cmd->add_option("file", *file,
                     "stream port: CloudEvents (.json, .jsonl, - for stdin); table port: a .csv, "
-                    ".jsonl or .parquet file")
-        ->required();
+                    ".jsonl or .parquet file");
+    cmd->add_option("--sql", *sql, "table port: publish the result of this query instead");
     cmd->add_option("--format", *format,
                     "stream: structured|batch|jsonl; table: csv|jsonl|parquet (default: from the "
                     "file name)");
-    cmd->callback([&ctx, exit_code, address, file, format] {
+    cmd->callback([&ctx, exit_code, address, file, format, sql] {
       Result<Address> a = Address::Parse(*address);
       if (!a.ok()) {
         *exit_code = ReportError(a.status());
@@ -192,6 +193,15 @@ void RegisterDataCommands(CLI::App& app, Context& ctx, int* exit_code) {
       Result<json> port = (*b)->Show(*a);
       if (!port.ok()) {
         *exit_code = ReportError(port.status());
+        return;
+      }
+      if (file->empty() == sql->empty()) {
+        *exit_code =
+            ReportError(InvalidArgument("publish: give a FILE or --sql QUERY (one of them)"));
+        return;
+      }
+      if (!sql->empty()) {
+        *exit_code = PrintJsonOr(ctx, (*b)->PublishTableQuery(*a, *sql), RenderPublished);
         return;
       }
       if (PortKind(*port, a->port) == "stream") {

@@ -83,6 +83,12 @@ class Platform {
   // next version of a table port. {"address", "version", "rows", "manifest"}.
   Result<nlohmann::json> PublishTableFile(const Caller& caller, const Address& port,
                                           const std::string& path, table::SourceKind kind);
+  // Publishes the result of the caller's SQL as the next version of a table port: the query runs
+  // in the caller's own closed session (what the caller may read, masked as for any query), its
+  // rows validated against the product's schema; the ports the SQL names are recorded as inputs.
+  Result<nlohmann::json> PublishTableQuery(const Caller& caller, const Address& port,
+                                           const std::string& sql);
+
   // Publishes closed time windows of the product's stream port into a snapshot table port
   // (`table.snapshot` in the descriptor: from a stream port, hourly | daily | monthly). With
   // `window_start`, the one window that starts there (it must be closed); without, every closed

@@ -135,6 +135,70 @@ Result<json> Platform::PublishTableFile(const Caller& caller, const Address& add
   return out;
 }
 
+Result<json> Platform::PublishTableQuery(const Caller& caller, const Address& address,
+                                         const std::string& sql) {
+  LOOM_ASSIGN_OR_RETURN(std::unique_ptr<PortRef> ref, ResolvePort(address));
+  LOOM_ASSIGN_OR_RETURN(table::Table * t, GetTable(*ref));
+  // The result goes through a Parquet file in the scratch space: the table validates and
+  // publishes files, and the query never runs outside the caller's closed session.
+  QueryOptions options;
+  options.format = engine::Format::kParquet;
+  LOOM_ASSIGN_OR_RETURN(std::unique_ptr<PreparedQuery> q, PrepareQuery(caller, sql, options));
+  std::string dir = JoinPath(JoinPath(options_.data_dir, "scratch"), "query-results");
+  FileSystem& fs = *FileSystem::Default();
+  LOOM_RETURN_IF_ERROR(fs.CreateDirs(dir));
+  std::string path = JoinPath(dir, NewUuid() + ".parquet");
+  {
+    LOOM_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> f,
+                          fs.NewWritableFile(path, OpenMode::kTruncate));
+    class FileOut final : public engine::Sink {
+     public:
+      explicit FileOut(WritableFile& f) : f_(f) {}
+      Status Write(std::string_view bytes) override {
+        return f_.Append(std::span<const char>(bytes.data(), bytes.size()));
+      }
+
+     private:
+      WritableFile& f_;
+    } out(*f);
+    Result<engine::EncodeStats> ran = q->Run(out);
+    Status closed = f->Close();
+    if (!ran.ok() || !closed.ok()) {
+      (void)fs.DeleteFile(path);
+      return ran.ok() ? closed : ran.status();
+    }
+  }
+  table::PublishOptions po;
+  po.published_by = caller.principal;
+  po.source_description = "query: " + sql.substr(0, 500);
+  // Inputs: every port of every product the SQL names (a text match; the front door admitted it).
+  LOOM_ASSIGN_OR_RETURN(std::vector<catalog::ProductSummary> products,
+                        catalog_->ListProducts(std::nullopt));
+  std::string lower = sql;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const catalog::ProductSummary& p : products) {
+    std::string prefix = Address{p.domain, p.name, "", {}}.SqlName() + ".";
+    size_t at = lower.find(prefix);
+    if (at == std::string::npos) continue;
+    size_t end =
+        lower.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_", at + prefix.size());
+    std::string port =
+        lower.substr(at + prefix.size(),
+                     end == std::string::npos ? std::string::npos : end - at - prefix.size());
+    for (char& c : port) c = c == '_' ? '-' : c;
+    table::InputRef in;
+    in.address = Address{p.domain, p.name, port, {}}.ToString();
+    po.inputs.push_back(in);
+  }
+  Result<table::Manifest> m = t->PublishFile(path, table::SourceKind::kParquet, po);
+  (void)fs.DeleteFile(path);
+  if (!m.ok()) return m.status();
+  json out = ManifestSummary(*m);
+  out["address"] =
+      Address{address.domain, address.product, address.port, m->version.ToString()}.ToString();
+  return out;
+}
+
 Result<json> Platform::TableVersions(const Caller&, const Address& address) {
   LOOM_ASSIGN_OR_RETURN(std::unique_ptr<PortRef> ref, ResolvePort(address));
   LOOM_ASSIGN_OR_RETURN(table::Table * t, GetTable(*ref));

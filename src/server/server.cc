@@ -210,6 +210,9 @@ void Server::Impl::Routes() {
   http.Post(port_path + "/versions", [this](const httplib::Request& req, httplib::Response& res) {
     Result<Address> a = PathAddress(req, std::nullopt);
     if (!a.ok()) return SendProblem(req, res, a.status());
+    if (auto sql = Param(req, "sql")) {
+      return Reply(req, res, platform->PublishTableQuery(CallerOf(req), *a, *sql));
+    }
     Result<table::SourceKind> kind = UploadKind(req);
     if (!kind.ok()) return SendProblem(req, res, kind.status());
     // The table reads a file: keep the upload in the data folder's scratch space meanwhile.

@@ -177,6 +177,27 @@ TEST_P(DataCliTest, TablesVersionsTimeTravelAndSqlAcrossDomains) {
   std::string magic = testing::ReadFile(pq).substr(0, 4);
   EXPECT_EQ(magic, "PAR1");
 
+  // A consumer-aligned product published from a query over other domains' products, with the
+  // ports it read recorded as inputs; the query runs in the caller's closed session.
+  const std::string royalties =
+      "SELECT date_trunc('month', p.played_at)::DATE AS month, p.artist_id, count(*) AS plays, "
+      "sum(t.royalty_per_play)::DECIMAL(18,6) AS royalties_eur FROM "
+      "media_player.play_events.events "
+      "p JOIN catalog.tracks.current t USING (track_id) GROUP BY ALL";
+  testing::CommandResult from_sql = loom_->Run(
+      {"--json", "publish", "artist-payments/monthly-royalties/monthly", "--sql", royalties});
+  ASSERT_EQ(from_sql.exit_code, 0) << from_sql.err;
+  json published = json::parse(from_sql.out);
+  EXPECT_EQ(published["rows"], 1);
+  std::string inputs = published["inputs"].dump();
+  EXPECT_NE(inputs.find("loom://media-player/play-events/events"), std::string::npos) << inputs;
+  EXPECT_NE(inputs.find("loom://catalog/tracks/current"), std::string::npos) << inputs;
+  EXPECT_NE(loom_
+                ->Run({"publish", "artist-payments/monthly-royalties/monthly", "--sql",
+                       "SELECT * FROM read_csv('/etc/passwd')"})
+                .exit_code,
+            0);
+
   testing::CommandResult sample = loom_->Run({"sample", "catalog/tracks/current@1"});
   EXPECT_EQ(sample.exit_code, 0) << sample.err;
   EXPECT_NE(sample.out.find("0.004"), std::string::npos) << sample.out;
