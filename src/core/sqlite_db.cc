@@ -26,6 +26,15 @@ Result<Db> Db::Open(const std::string& path) {
   return OpenWithFlags(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
 }
 
+Result<Db> Db::OpenDurable(const std::string& path) {
+  LOOM_ASSIGN_OR_RETURN(Db db, Open(path));
+  if (sqlite3_busy_timeout(db.get(), 10000) != SQLITE_OK) {
+    return Internal("sqlite: cannot set busy timeout on '" + path + "'");
+  }
+  LOOM_RETURN_IF_ERROR(db.Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"));
+  return db;
+}
+
 Result<Db> Db::OpenReadOnly(const std::string& path) {
   return OpenWithFlags(path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
 }

@@ -30,6 +30,9 @@ class Db {
   // Opens (creating if needed) the database at `path` in serialized-free mode (NOMUTEX: callers
   // serialise access).
   static Result<Db> Open(const std::string& path);
+  // Opens (creating) a database for durable writes: a 10 s busy timeout, WAL, synchronous=FULL
+  // (an acknowledged commit survives a power loss).
+  static Result<Db> OpenDurable(const std::string& path);
   // Opens an existing database read-only (NOMUTEX too).
   static Result<Db> OpenReadOnly(const std::string& path);
 

@@ -174,11 +174,7 @@ KeyStore::~KeyStore() = default;
 Result<std::unique_ptr<KeyStore>> KeyStore::Open(const KeyStoreOptions& options, MasterKey master) {
   auto impl = std::make_unique<Impl>(std::move(master));
   impl->clock = options.clock != nullptr ? options.clock : Clock::Real();
-  LOOM_ASSIGN_OR_RETURN(impl->db, Db::Open(options.path));
-  if (sqlite3_busy_timeout(impl->db.get(), 10000) != SQLITE_OK) {
-    return Internal("sqlite: cannot set busy timeout on '" + options.path + "'");
-  }
-  LOOM_RETURN_IF_ERROR(impl->db.Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"));
+  LOOM_ASSIGN_OR_RETURN(impl->db, Db::OpenDurable(options.path));
   LOOM_RETURN_IF_ERROR(impl->db.Exec(kSchema));
   LOOM_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(impl->db, /*immediate=*/true));
   LOOM_ASSIGN_OR_RETURN(Stmt st, impl->db.Prepare("SELECT fingerprint, check_value FROM master"));

@@ -88,11 +88,7 @@ Store::~Store() = default;
 Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->clock = options.clock != nullptr ? options.clock : Clock::Real();
-  LOOM_ASSIGN_OR_RETURN(impl->db, Db::Open(options.path));
-  if (sqlite3_busy_timeout(impl->db.get(), 10000) != SQLITE_OK) {
-    return Internal("sqlite: cannot set busy timeout on '" + options.path + "'");
-  }
-  LOOM_RETURN_IF_ERROR(impl->db.Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"));
+  LOOM_ASSIGN_OR_RETURN(impl->db, Db::OpenDurable(options.path));
   LOOM_RETURN_IF_ERROR(impl->db.Exec(kSchema));
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
