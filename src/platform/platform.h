@@ -219,7 +219,11 @@ class Platform {
 
 struct DemoOptions {
   std::string data_dir = "loom-data";  // must not hold a catalog yet
-  uint64_t scale = 10000;              // events to generate
+  uint64_t scale = 10000;              // play events to generate
+  uint64_t seed = 42;                  // the generator's seed: same seed, same data
+  // When set, every generated input (tables, and the events exactly as sent, as JSON Lines) is
+  // also written there, so that answers can be checked without Loom.
+  std::string dump_raw_dir;
 };
 
 // `loom demo`: builds the reference media-streaming mesh (examples/media-streaming, compiled into

@@ -121,9 +121,10 @@ TEST_P(DataCliTest, TablesVersionsTimeTravelAndSqlAcrossDomains) {
   testing::WriteFile(dir_.Sub("tracks2.csv"),
                      "track_id,title,artist_id,album,royalty_per_play\n"
                      "trk_aaaaaaaaaa,Waterloo,art_aaaaaaaa,Waterloo,0.005000\n");
-  testing::WriteFile(dir_.Sub("artists.jsonl"),
-                     "{\"artist_id\":\"art_aaaaaaaa\",\"name\":\"ABBA\",\"label_id\":\"lbl_1\","
-                     "\"country\":\"SE\"}\n");
+  testing::WriteFile(
+      dir_.Sub("artists.jsonl"),
+      "{\"artist_id\":\"art_aaaaaaaa\",\"name\":\"ABBA\",\"label_id\":\"lbl_000001\","
+      "\"country\":\"SE\"}\n");
   ASSERT_EQ(loom_->Run({"publish", "catalog/tracks/current", dir_.Sub("tracks1.csv")}).exit_code,
             0);
   ASSERT_EQ(loom_->Run({"publish", "catalog/tracks/current", dir_.Sub("tracks2.csv")}).exit_code,

@@ -19,8 +19,8 @@ TEST(PsqlTest, PsqlQueriesProductsThroughLoomServe) {
   };
   ASSERT_EQ(cli({"apply", testing::SourceDir() + "/examples/media-streaming"}).exit_code, 0);
   testing::WriteFile(dir.Sub("artists.csv"),
-                     "artist_id,name,label_id,country\nart_aaaaaaaa,ABBA,lbl_1,SE\n"
-                     "art_bbbbbbbb,Roxette,lbl_1,SE\nart_cccccccc,Queen,lbl_2,GB\n");
+                     "artist_id,name,label_id,country\nart_aaaaaaaa,ABBA,lbl_000001,SE\n"
+                     "art_bbbbbbbb,Roxette,lbl_000001,SE\nart_cccccccc,Queen,lbl_000002,GB\n");
   ASSERT_EQ(cli({"publish", "artists/profiles/current", dir.Sub("artists.csv")}).exit_code, 0);
 
   std::string port = std::to_string(server.pg_port());
