@@ -248,13 +248,14 @@ Status RunDemo(const DemoOptions& options, std::FILE* out) {
     }
   }
 
-  story.Step("A consumer asks across three domains: the top artists' royalties this month");
+  story.Step("A consumer asks across four domains: the top artists' royalties this month");
   const std::string royalties =
       "SELECT a.name AS artist, a.label_id AS label, count(*) AS plays,\n"
-      "       sum(t.royalty_per_play) AS royalties_eur\n"
+      "       sum(t.royalty_per_play) AS royalties_eur, mode(u.country) AS top_country\n"
       "FROM media_player.play_events.events p\n"
       "JOIN catalog.tracks.current t USING (track_id)\n"
       "JOIN artists.profiles.current a ON a.artist_id = t.artist_id\n"
+      "LEFT JOIN users.profiles.current u ON u.user_id = p.user_id\n"
       "WHERE p.played_at >= TIMESTAMPTZ '2026-11-01' AND p.played_at < TIMESTAMPTZ '2026-12-01'\n"
       "  AND p.duration_ms >= 30000  -- a play is paid once it lasted 30 s\n"
       "GROUP BY ALL ORDER BY royalties_eur DESC, artist LIMIT 5";
