@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "catalog/rank.h"
 #include "catalog/schema.h"
 
 namespace loom::catalog {
@@ -36,6 +37,7 @@ Result<FtsQueryBuilder> FtsQueryBuilder::Create(Db& db) {
   stmt.BindPointer(1, static_cast<void*>(&api), "fts5_api_ptr");
   LOOM_RETURN_IF_ERROR(stmt.Run());
   if (api == nullptr) return Internal("sqlite: this SQLite has no FTS5");
+  LOOM_RETURN_IF_ERROR(RegisterRankFunction(api));
 
   FtsQueryBuilder builder;
   builder.impl_ = std::make_unique<Impl>();

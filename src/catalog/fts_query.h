@@ -24,7 +24,8 @@ inline constexpr size_t kMaxSearchTextBytes = 1000;
 
 class FtsQueryBuilder {
  public:
-  // Loads the FTS5 tokenizer from `db`; `db` must outlive the builder.
+  // Loads the FTS5 tokenizer from `db` and registers the ranking function loom_rank (rank.h) on
+  // it; `db` must outlive the builder.
   static Result<FtsQueryBuilder> Create(Db& db);
   ~FtsQueryBuilder();
   FtsQueryBuilder(FtsQueryBuilder&& other) noexcept;

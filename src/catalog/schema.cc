@@ -116,6 +116,21 @@ CREATE VIRTUAL TABLE product_labels USING fts5(
 INSERT INTO product_labels(rowid, name, title, tags)
   SELECT rowid, name, title, tags FROM product_search;
 )sql"},
+      // The number of products whose current text holds each term (docs: in any column of
+      // product_search; label_docs: in product_labels), kept by every apply, so that ranking
+      // reads a phrase's document count instead of scanning its doclist. Filled from fts5vocab.
+      {3, "search_terms document counts", R"sql(
+ALTER TABLE search_terms ADD COLUMN docs INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE search_terms ADD COLUMN label_docs INTEGER NOT NULL DEFAULT 0;
+CREATE VIRTUAL TABLE temp.product_search_vocab USING fts5vocab(main, product_search, row);
+INSERT INTO search_terms(term, docs) SELECT term, doc FROM temp.product_search_vocab WHERE true
+  ON CONFLICT(term) DO UPDATE SET docs = excluded.docs;
+DROP TABLE temp.product_search_vocab;
+CREATE VIRTUAL TABLE temp.product_labels_vocab USING fts5vocab(main, product_labels, row);
+INSERT INTO search_terms(term, label_docs) SELECT term, doc FROM temp.product_labels_vocab
+  WHERE true ON CONFLICT(term) DO UPDATE SET label_docs = excluded.label_docs;
+DROP TABLE temp.product_labels_vocab;
+)sql"},
   };
   return migrations;
 }

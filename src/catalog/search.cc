@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "catalog/rank.h"
 #include "catalog/sqlite_catalog.h"
 
 namespace loom::catalog {
@@ -30,28 +31,17 @@ constexpr size_t kPrefixIndexChars = 4;
 // At most this many terms replace a prefix; a prefix with more stays a prefix query.
 constexpr size_t kMaxPrefixExpansions = 48;
 constexpr const char* kExpansionSql =
-    "SELECT term FROM search_terms WHERE term >= ?1 AND term < ?2 ORDER BY term LIMIT ?3";
-
-void CollectFields(const std::vector<spec::Field>& fields, std::string* names,
-                   std::string* descriptions);
-
-void CollectType(const spec::FieldType& type, std::string* names, std::string* descriptions) {
-  CollectFields(type.fields, names, descriptions);
-  for (const spec::FieldType& element : type.element) CollectType(element, names, descriptions);
-}
-
-void CollectFields(const std::vector<spec::Field>& fields, std::string* names,
-                   std::string* descriptions) {
-  for (const spec::Field& f : fields) {
-    if (!names->empty()) *names += ' ';
-    *names += f.name;
-    if (!f.description.empty()) {
-      if (!descriptions->empty()) *descriptions += '\n';
-      *descriptions += f.description;
-    }
-    CollectType(f.type, names, descriptions);
-  }
-}
+    "SELECT term, docs, label_docs FROM search_terms WHERE term >= ?1 AND term < ?2 "
+    "ORDER BY term LIMIT ?3";
+constexpr const char* kTermCountsSql = "SELECT docs, label_docs FROM search_terms WHERE term = ?";
+// A prefix phrase's document count sums at most this many of its terms' counts.
+constexpr int64_t kMaxPrefixCountTerms = 2000;
+constexpr const char* kPrefixCountsSql =
+    "SELECT coalesce(sum(docs), 0), coalesce(sum(label_docs), 0) FROM (SELECT docs, label_docs "
+    "FROM search_terms WHERE term >= ?1 AND term < ?2 LIMIT ?3)";
+// bm25's column weights for product_search (name, title, description, tags, field_names,
+// field_descriptions, domain): name and title weigh most.
+const std::vector<double> kRankWeights = {10.0, 8.0, 2.0, 5.0, 3.0, 1.0, 4.0};
 
 std::vector<std::string> StringArray(const std::string& json_text) {
   std::vector<std::string> out;
@@ -102,155 +92,113 @@ size_t CodePoints(const std::string& s) {
   return n;
 }
 
-// Up to `max` terms of the index that start with `prefix`, in byte order.
-Result<std::vector<std::string>> Expansions(Connection& conn, const std::string& prefix,
-                                            size_t max) {
-  // Every term that starts with `prefix` sorts in [prefix, prefix with its last byte + 1).
-  // Tokens are UTF-8, so no byte is 0xFF and the increment cannot overflow.
+// How many products hold a term: in any column of product_search, and in a label.
+struct Counts {
+  int64_t docs = 0;
+  int64_t label_docs = 0;
+};
+
+Counts Min(Counts a, Counts b) {
+  return {std::min(a.docs, b.docs), std::min(a.label_docs, b.label_docs)};
+}
+
+// The end of the byte range of the terms that start with `prefix`: every such term sorts in
+// [prefix, prefix with its last byte + 1). Tokens are UTF-8, so no byte is 0xFF and the
+// increment cannot overflow.
+std::string PrefixEnd(const std::string& prefix) {
   std::string end = prefix;
   end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+  return end;
+}
+
+Result<Counts> TermCounts(Connection& conn, const std::string& term) {
+  LOOM_ASSIGN_OR_RETURN(StmtLease stmt, conn.Statement(kTermCountsSql));
+  stmt->Bind(1, term);
+  LOOM_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return Counts{};
+  return Counts{stmt->Int(0), stmt->Int(1)};
+}
+
+// A prefix phrase's document count: the sum of its terms' counts (products holding two of them
+// count twice; loom_rank clamps to the row count), over its first kMaxPrefixCountTerms terms.
+Result<Counts> PrefixCounts(Connection& conn, const std::string& prefix) {
+  LOOM_ASSIGN_OR_RETURN(StmtLease stmt, conn.Statement(kPrefixCountsSql));
+  stmt->Bind(1, prefix).Bind(2, PrefixEnd(prefix)).Bind(3, kMaxPrefixCountTerms);
+  LOOM_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return Counts{};
+  return Counts{stmt->Int(0), stmt->Int(1)};
+}
+
+// The count of a phrase of `tokens` (exact): at most that of its rarest token.
+Result<Counts> PhraseCounts(Connection& conn, const std::vector<std::string>& tokens,
+                            size_t count) {
+  Counts c{std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::max()};
+  for (size_t t = 0; t < count; ++t) {
+    LOOM_ASSIGN_OR_RETURN(Counts term, TermCounts(conn, tokens[t]));
+    c = Min(c, term);
+  }
+  return c;
+}
+
+struct Expansion {
+  std::string term;
+  Counts counts;
+};
+
+// Up to `max` terms of the index that start with `prefix`, in byte order, with their counts.
+Result<std::vector<Expansion>> Expansions(Connection& conn, const std::string& prefix, size_t max) {
   LOOM_ASSIGN_OR_RETURN(StmtLease stmt, conn.Statement(kExpansionSql));
-  stmt->Bind(1, prefix).Bind(2, end).Bind(3, static_cast<int64_t>(max));
-  std::vector<std::string> terms;
+  stmt->Bind(1, prefix).Bind(2, PrefixEnd(prefix)).Bind(3, static_cast<int64_t>(max));
+  std::vector<Expansion> terms;
   while (true) {
     LOOM_ASSIGN_OR_RETURN(bool row, stmt->Step());
     if (!row) break;
-    terms.push_back(stmt->Text(0));
+    terms.push_back({stmt->Text(0), {stmt->Int(1), stmt->Int(2)}});
   }
   return terms;
 }
 
-// The MATCH expression for `words` (not empty), or nullopt when the last word's prefix names no
-// term of the index (nothing can match).
-Result<std::optional<std::string>> MatchExpression(
-    Connection& conn, const std::vector<std::vector<std::string>>& words) {
-  const std::string& last = words.back().back();
-  if (CodePoints(last) <= kPrefixIndexChars) {
-    return std::optional<std::string>(FtsQueryBuilder::Expression(words, nullptr));
+// A MATCH expression and, for each of its phrases in FTS5's order (left to right), how many
+// products hold it: what loom_rank needs instead of counting each phrase's doclist.
+struct Match {
+  std::string expression;
+  std::vector<Counts> phrases;
+};
+
+// The Match for `words` (not empty), or nullopt when the last word's prefix names no term of the
+// index (nothing can match).
+Result<std::optional<Match>> MatchFor(Connection& conn,
+                                      const std::vector<std::vector<std::string>>& words) {
+  Match m;
+  for (size_t w = 0; w + 1 < words.size(); ++w) {
+    LOOM_ASSIGN_OR_RETURN(Counts c, PhraseCounts(conn, words[w], words[w].size()));
+    m.phrases.push_back(c);
   }
-  LOOM_ASSIGN_OR_RETURN(std::vector<std::string> terms,
+  const std::vector<std::string>& last_word = words.back();
+  // The last word's tokens but its last, which is the prefix.
+  LOOM_ASSIGN_OR_RETURN(Counts before, PhraseCounts(conn, last_word, last_word.size() - 1));
+  const std::string& last = last_word.back();
+  auto as_prefix = [&]() -> Result<std::optional<Match>> {
+    LOOM_ASSIGN_OR_RETURN(Counts c, PrefixCounts(conn, last));
+    m.phrases.push_back(Min(before, c));
+    m.expression = FtsQueryBuilder::Expression(words, nullptr);
+    return std::optional<Match>(std::move(m));
+  };
+  if (CodePoints(last) <= kPrefixIndexChars) return as_prefix();
+  LOOM_ASSIGN_OR_RETURN(std::vector<Expansion> expansions,
                         Expansions(conn, last, kMaxPrefixExpansions + 1));
-  if (terms.empty()) return std::optional<std::string>();
-  if (terms.size() > kMaxPrefixExpansions) {
-    return std::optional<std::string>(FtsQueryBuilder::Expression(words, nullptr));
+  if (expansions.empty()) return std::optional<Match>();
+  if (expansions.size() > kMaxPrefixExpansions) return as_prefix();
+  std::vector<std::string> terms;
+  for (const Expansion& e : expansions) {
+    terms.push_back(e.term);
+    m.phrases.push_back(Min(before, e.counts));
   }
-  return std::optional<std::string>(FtsQueryBuilder::Expression(words, &terms));
+  m.expression = FtsQueryBuilder::Expression(words, &terms);
+  return std::optional<Match>(std::move(m));
 }
 
 }  // namespace
-
-Status SqliteCatalog::IndexProduct(const spec::DataProduct& p, int64_t revision,
-                                   TimestampMicros now) {
-  std::set<std::string> tags(p.tags.begin(), p.tags.end());
-  std::set<std::string> port_kinds;
-  for (const spec::OutputPort& port : p.output_ports) {
-    port_kinds.insert(std::string(spec::ToString(port.kind)));
-  }
-  nlohmann::json tags_json = nlohmann::json::array();
-  for (const std::string& t : tags) tags_json.push_back(t);
-  nlohmann::json kinds_json = nlohmann::json::array();
-  for (const std::string& k : port_kinds) kinds_json.push_back(k);
-
-  int64_t id = 0;
-  {
-    LOOM_ASSIGN_OR_RETURN(
-        Lease stmt,
-        Statement("INSERT INTO products(domain, name, version, revision, title, description, "
-                  "owner, tags, classification, alignment, port_kinds, deprecated, updated_at) "
-                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                  "ON CONFLICT(domain, name) DO UPDATE SET version = excluded.version, "
-                  "revision = excluded.revision, title = excluded.title, "
-                  "description = excluded.description, owner = excluded.owner, "
-                  "tags = excluded.tags, classification = excluded.classification, "
-                  "alignment = excluded.alignment, port_kinds = excluded.port_kinds, "
-                  "deprecated = excluded.deprecated, updated_at = excluded.updated_at "
-                  "RETURNING id"));
-    stmt->Bind(1, p.domain)
-        .Bind(2, p.name)
-        .Bind(3, p.version.ToString())
-        .Bind(4, revision)
-        .Bind(5, p.title)
-        .Bind(6, p.description)
-        .Bind(7, p.owner)
-        .Bind(8, tags_json.dump())
-        .Bind(9, spec::ToString(p.classification))
-        .Bind(10, spec::ToString(p.alignment))
-        .Bind(11, kinds_json.dump())
-        .Bind(12, int64_t{p.deprecated.has_value() ? 1 : 0})
-        .Bind(13, now);
-    LOOM_ASSIGN_OR_RETURN(bool row, stmt->Step());
-    if (!row) return Internal("catalog: product upsert returned no id");
-    id = stmt->Int(0);
-    LOOM_RETURN_IF_ERROR(stmt->Run());  // finish the statement
-  }
-  for (const char* sql : {"DELETE FROM product_tags WHERE product_id = ?",
-                          "DELETE FROM product_port_kinds WHERE product_id = ?",
-                          "DELETE FROM product_search WHERE rowid = ?",
-                          "DELETE FROM product_labels WHERE rowid = ?"}) {
-    LOOM_ASSIGN_OR_RETURN(Lease stmt, Statement(sql));
-    stmt->Bind(1, id);
-    LOOM_RETURN_IF_ERROR(stmt->Run());
-  }
-  for (const std::string& tag : tags) {
-    LOOM_ASSIGN_OR_RETURN(Lease stmt,
-                          Statement("INSERT INTO product_tags(tag, product_id) VALUES (?, ?)"));
-    stmt->Bind(1, tag).Bind(2, id);
-    LOOM_RETURN_IF_ERROR(stmt->Run());
-  }
-  for (const std::string& kind : port_kinds) {
-    LOOM_ASSIGN_OR_RETURN(
-        Lease stmt,
-        Statement("INSERT INTO product_port_kinds(port_kind, product_id) VALUES (?, ?)"));
-    stmt->Bind(1, kind).Bind(2, id);
-    LOOM_RETURN_IF_ERROR(stmt->Run());
-  }
-  std::string tag_text;
-  for (const std::string& t : tags) {
-    if (!tag_text.empty()) tag_text += ' ';
-    tag_text += t;
-  }
-  std::string field_names;
-  std::string field_descriptions;
-  CollectFields(p.schema.fields, &field_names, &field_descriptions);
-  LOOM_RETURN_IF_ERROR(IndexTerms({&p.name, &p.title, &p.description, &tag_text, &field_names,
-                                   &field_descriptions, &p.domain}));
-  {
-    LOOM_ASSIGN_OR_RETURN(
-        Lease stmt,
-        Statement("INSERT INTO product_labels(rowid, name, title, tags) VALUES (?, ?, ?, ?)"));
-    stmt->Bind(1, id).Bind(2, p.name).Bind(3, p.title).Bind(4, tag_text);
-    LOOM_RETURN_IF_ERROR(stmt->Run());
-  }
-  LOOM_ASSIGN_OR_RETURN(
-      Lease stmt,
-      Statement("INSERT INTO product_search(rowid, name, title, description, tags, field_names, "
-                "field_descriptions, domain) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
-  stmt->Bind(1, id)
-      .Bind(2, p.name)
-      .Bind(3, p.title)
-      .Bind(4, p.description)
-      .Bind(5, tag_text)
-      .Bind(6, field_names)
-      .Bind(7, field_descriptions)
-      .Bind(8, p.domain);
-  return stmt->Run();
-}
-
-Status SqliteCatalog::IndexTerms(const std::vector<const std::string*>& texts) {
-  // The same tokenizer as the index: these are exactly the terms FTS5 stores for the texts.
-  std::set<std::string> terms;
-  for (const std::string* text : texts) {
-    LOOM_ASSIGN_OR_RETURN(std::vector<std::string> tokens, writer_->fts().Tokenize(*text));
-    terms.insert(tokens.begin(), tokens.end());
-  }
-  for (const std::string& term : terms) {
-    LOOM_ASSIGN_OR_RETURN(Lease stmt,
-                          Statement("INSERT OR IGNORE INTO search_terms(term) VALUES (?)"));
-    stmt->Bind(1, term);
-    LOOM_RETURN_IF_ERROR(stmt->Run());
-  }
-  return Status::Ok();
-}
 
 Result<std::vector<ProductSummary>> SqliteCatalog::ListProducts(
     const std::optional<std::string>& domain) {
@@ -340,18 +288,29 @@ Result<std::vector<SearchHit>> SqliteCatalog::SearchOn(Connection& conn, const S
   LOOM_ASSIGN_OR_RETURN(std::vector<std::vector<std::string>> words, conn.fts().Words(query.text));
   // Text made only of symbols and punctuation names no word: nothing can match it.
   if (words.empty()) return hits;
-  LOOM_ASSIGN_OR_RETURN(std::optional<std::string> match, MatchExpression(conn, words));
-  if (!match) return hits;
+  LOOM_ASSIGN_OR_RETURN(std::optional<Match> found, MatchFor(conn, words));
+  if (!found) return hits;
+  const std::string* match = &found->expression;
 
   // Two tiers: products whose name, title or tags hold every word come before products that
   // match elsewhere (description, fields, domain); bm25 ranks within a tier. Each tier ranks at
   // most kRankCandidates matches (the newest), so that a common word costs a bounded time.
   const std::string labels = "{name title tags} : (" + *match + ")";
   const std::string tiers[] = {labels, "(" + *match + ") NOT " + labels};
+  // loom_rank's document counts per phrase, as bm25 would count them: the first tier's phrases
+  // are limited to the labels; the second tier's are the match's phrases in any column, then
+  // those of the NOT-ed labels expression (a row can hold some of those).
+  RankInput rank[2];
+  for (RankInput& r : rank) r.weights = kRankWeights;
+  for (const Counts& c : found->phrases) {
+    rank[0].docs.push_back(c.label_docs);
+    rank[1].docs.push_back(c.docs);
+  }
+  for (const Counts& c : found->phrases) rank[1].docs.push_back(c.label_docs);
   // The products table joins the candidate queries only when a filter needs it.
   const std::string tier_sql =
-      std::string("SELECT ") + kSummaryColumns +
-      ", c.score, p.id FROM (SELECT s.rowid AS id, -s.rank AS score FROM product_search s " +
+      std::string("SELECT ") + kSummaryColumns + ", c.score, p.id FROM (SELECT s.rowid AS id, " +
+      kRankFunction + "(product_search, ?) AS score FROM product_search s " +
       (filters.empty() ? std::string("WHERE product_search MATCH ? AND s.rowid >= ?")
                        : "JOIN products p ON p.id = s.rowid WHERE product_search MATCH ? "
                          "AND s.rowid >= ?" +
@@ -388,6 +347,7 @@ Result<std::vector<SearchHit>> SqliteCatalog::SearchOn(Connection& conn, const S
     if (tier == 0 && !first_tier_from) continue;  // no product has the words in a label
     LOOM_ASSIGN_OR_RETURN(StmtLease stmt, conn.Statement(tier_sql));
     int index = 1;
+    stmt->BindPointer(index++, &rank[tier], kRankInputType);
     stmt->Bind(index++, tiers[tier]);
     stmt->Bind(index++, tier == 0 ? *first_tier_from : std::numeric_limits<int64_t>::min());
     for (const std::string& v : filter_values) stmt->Bind(index++, v);

@@ -8,6 +8,7 @@
 // and with an Apply. Every method is thread-safe. Statements are prepared once and cached per
 // connection.
 
+#include <array>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -74,7 +75,12 @@ class SqliteCatalog final : public Catalog {
   Status IndexProduct(const spec::DataProduct& p, int64_t revision, TimestampMicros now);
   Result<std::vector<StoredDocument>> ListKind(spec::Kind kind);
   Result<std::vector<StoredDocument>> ReadDocuments(Lease& stmt);
-  Status IndexTerms(const std::vector<const std::string*>& texts);
+  // One product's text in product_search's column order (name, title, description, tags,
+  // field_names, field_descriptions, domain).
+  using IndexedText = std::array<std::string, 7>;
+  // Adds `delta` (+1 or -1) to the document counts of every term of `text` in search_terms
+  // (label_docs too for the terms of name, title and tags), adding the terms not yet there.
+  Status CountTerms(const IndexedText& text, int64_t delta);
   // Searches on a leased reader connection, in one read transaction.
   Result<std::vector<SearchHit>> SearchOn(Connection& conn, const SearchQuery& query);
 
