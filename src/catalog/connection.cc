@@ -46,6 +46,8 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, Mo
   if (!s.ok()) return s.WithPrefix(where);
   Result<FtsQueryBuilder> fts = FtsQueryBuilder::Create(*db);
   if (!fts.ok()) return fts.status().WithPrefix(where);
+  s = RegisterFilterFunction(*db);
+  if (!s.ok()) return s.WithPrefix(where);
   return std::unique_ptr<Connection>(new Connection(std::move(db).value(), std::move(fts).value()));
 }
 

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "catalog/filter_set.h"
 #include "catalog/fts_query.h"
 #include "catalog/sqlite_db.h"
 #include "core/core.h"
@@ -55,6 +56,8 @@ class Connection {
 
   Db& db() { return db_; }
   FtsQueryBuilder& fts() { return fts_; }
+  // The search filters' id sets built on this connection (filter_set.h).
+  FilterCache& filters() { return filters_; }
   // The cached statement for `sql`, prepared on first use.
   Result<StmtLease> Statement(const std::string& sql);
 
@@ -64,6 +67,7 @@ class Connection {
   Db db_;
   FtsQueryBuilder fts_;  // holds a tokenizer of db_'s FTS5; declared after db_
   std::unordered_map<std::string, std::unique_ptr<Stmt>> statements_;
+  FilterCache filters_;
 };
 
 // A fixed set of read-only connections. Acquire blocks while all are leased.

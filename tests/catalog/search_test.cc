@@ -108,6 +108,38 @@ TEST_F(SearchTest, AppliesEachFilter) {
   EXPECT_EQ(catalog_->Search({.limit = 0}).status().code(), StatusCode::kInvalidArgument);
 }
 
+TEST_F(SearchTest, FiltersFollowApplies) {
+  // Each reader connection caches the products that pass a filter value; an apply must show.
+  auto names = [&](SearchQuery q) { return Names(Find(q)); };
+  for (int i = 0; i < 8; ++i) {  // on every connection of the reader pool
+    EXPECT_EQ(names({.text = "artist", .domain = "artists"}),
+              (std::vector<std::string>{"artists/artist-profiles"}));
+    EXPECT_EQ(names({.text = "artist", .classification = "confidential"}),
+              (std::vector<std::string>{"artist-payments/royalties"}));
+  }
+  ProductText genres;
+  genres.domain = "artists";
+  genres.name = "artist-genres";
+  genres.title = "Artist genres";
+  genres.description = "The genres of each artist.";
+  ProductText royalties;
+  royalties.domain = "artist-payments";
+  royalties.name = "royalties";
+  royalties.version = "1.1.0";
+  royalties.title = "Monthly royalties";
+  royalties.description = "What each artist earns from plays, per month.";
+  royalties.classification = "internal";  // was confidential
+  MustApply(Docs(genres) + Docs(royalties));
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(names({.text = "artist", .domain = "artists"}),
+              (std::vector<std::string>{"artists/artist-genres", "artists/artist-profiles"}));
+    EXPECT_EQ(names({.text = "artist", .classification = "confidential"}),
+              std::vector<std::string>{});
+    EXPECT_EQ(names({.text = "artist", .domain = "artist-payments", .classification = "internal"}),
+              (std::vector<std::string>{"artist-payments/royalties"}));
+  }
+}
+
 TEST_F(SearchTest, ListsEverythingForEmptyTextWithLimitAndOffset) {
   EXPECT_EQ(Names(""),
             (std::vector<std::string>{"artist-payments/royalties", "artists/artist-profiles",
