@@ -43,7 +43,9 @@ void LoomRank(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ct
     if (rc == SQLITE_OK) rc = api->xColumnTotalSize(fts, -1, &tokens);
     if (rc != SQLITE_OK) return sqlite3_result_error_code(ctx, rc);
     auto fresh = std::make_unique<RankState>();
-    fresh->avgdl = rows > 0 ? static_cast<double>(tokens) / static_cast<double>(rows) : 1.0;
+    fresh->avgdl = input->avgdl > 0 ? input->avgdl
+                   : rows > 0       ? static_cast<double>(tokens) / static_cast<double>(rows)
+                                    : 1.0;
     for (int64_t n : input->docs) {
       const double hits = static_cast<double>(std::clamp<int64_t>(n, 0, rows));
       const double idf = std::log((static_cast<double>(rows) - hits + 0.5) / (hits + 0.5));
@@ -75,9 +77,18 @@ void LoomRank(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ct
                           : 1.0;
     }
   }
-  int row_tokens = 0;
-  if (rc == SQLITE_OK) rc = api->xColumnSize(fts, -1, &row_tokens);
   if (rc != SQLITE_OK) return sqlite3_result_error_code(ctx, rc);
+  int64_t row_tokens = 0;
+  if (input->row_tokens) {
+    Result<int64_t> n = input->row_tokens(api->xRowid(fts));
+    if (!n.ok()) return RankError(ctx, "loom_rank: " + n.status().ToString());
+    row_tokens = *n;
+  } else {
+    int n = 0;
+    rc = api->xColumnSize(fts, -1, &n);
+    if (rc != SQLITE_OK) return sqlite3_result_error_code(ctx, rc);
+    row_tokens = n;
+  }
   const double norm = kK1 * (1 - kB + kB * static_cast<double>(row_tokens) / state->avgdl);
   double score = 0;
   for (int i = 0; i < phrases; ++i) {

@@ -13,6 +13,7 @@
 // stay alive and unchanged while a statement it is bound to runs.
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "catalog/sqlite_db.h"
@@ -29,6 +30,11 @@ struct RankInput {
   // For each phrase of the MATCH expression, in the order FTS5 numbers them (left to right), the
   // number of rows that hold it; clamped to the table's row count.
   std::vector<int64_t> docs;
+  // To rank in a table that holds some of another table's columns (product_labels for
+  // product_search) as bm25 would in the other one: the row's length in tokens (all columns of
+  // the other table) and the other table's average length. Unset: the table's own.
+  std::function<Result<int64_t>(int64_t rowid)> row_tokens;
+  double avgdl = 0;  // > 0: used instead of the table's own average
 };
 
 // Registers loom_rank on the connection behind `api`.

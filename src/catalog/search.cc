@@ -42,6 +42,8 @@ constexpr const char* kPrefixCountsSql =
 // bm25's column weights for product_search (name, title, description, tags, field_names,
 // field_descriptions, domain): name and title weigh most.
 const std::vector<double> kRankWeights = {10.0, 8.0, 2.0, 5.0, 3.0, 1.0, 4.0};
+// The same weights for product_labels' columns (name, title, tags).
+const std::vector<double> kLabelRankWeights = {10.0, 8.0, 5.0};
 
 std::vector<std::string> StringArray(const std::string& json_text) {
   std::vector<std::string> out;
@@ -198,6 +200,63 @@ Result<std::optional<Match>> MatchFor(Connection& conn,
   return std::optional<Match>(std::move(m));
 }
 
+// SQLite's varint, which FTS5 uses in its shadow tables: big-endian groups of 7 bits, the high
+// bit set on all but the last, a ninth byte of 8 bits.
+bool ReadVarint(std::string_view* in, uint64_t* v) {
+  uint64_t x = 0;
+  for (int i = 0; i < 9; ++i) {
+    if (in->empty()) return false;
+    const auto b = static_cast<unsigned char>(in->front());
+    in->remove_prefix(1);
+    if (i == 8) {
+      *v = (x << 8) | b;
+      return true;
+    }
+    x = (x << 7) | (b & 0x7f);
+    if ((b & 0x80) == 0) {
+      *v = x;
+      return true;
+    }
+  }
+  return false;
+}
+
+// The sum of a blob of varints (a row's or the table's token counts per column).
+Result<int64_t> SumVarints(std::string_view blob, size_t skip) {
+  uint64_t sum = 0;
+  for (size_t i = 0; !blob.empty(); ++i) {
+    uint64_t v = 0;
+    if (!ReadVarint(&blob, &v)) return Internal("catalog: malformed FTS5 size record");
+    if (i >= skip) sum += v;
+  }
+  return static_cast<int64_t>(sum);
+}
+
+// product_search's average row length in tokens, as bm25 computes it: FTS5's averages record
+// (rowid 1 of its data table) holds the row count, then the total tokens of each column.
+Result<double> SearchAverageLength(Connection& conn) {
+  LOOM_ASSIGN_OR_RETURN(StmtLease stmt,
+                        conn.Statement("SELECT block FROM product_search_data WHERE id = 1"));
+  LOOM_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  const std::string blob = row ? stmt->Text(0) : std::string();
+  if (blob.empty()) return 1.0;  // a new index: no row yet
+  std::string_view in(blob);
+  uint64_t rows = 0;
+  if (!ReadVarint(&in, &rows)) return Internal("catalog: malformed FTS5 averages record");
+  LOOM_ASSIGN_OR_RETURN(int64_t tokens, SumVarints(in, 0));
+  return rows > 0 ? static_cast<double>(tokens) / static_cast<double>(rows) : 1.0;
+}
+
+// One product_search row's length in tokens, from its docsize record (one varint per column).
+Result<int64_t> SearchRowLength(Connection& conn, int64_t rowid) {
+  LOOM_ASSIGN_OR_RETURN(StmtLease stmt,
+                        conn.Statement("SELECT sz FROM product_search_docsize WHERE id = ?"));
+  stmt->Bind(1, rowid);
+  LOOM_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return Internal("catalog: product " + std::to_string(rowid) + " has no docsize");
+  return SumVarints(stmt->Text(0), 0);
+}
+
 }  // namespace
 
 Result<std::vector<ProductSummary>> SqliteCatalog::ListProducts(
@@ -306,71 +365,106 @@ Result<std::vector<SearchHit>> SqliteCatalog::SearchOn(Connection& conn, const S
   // Two tiers: products whose name, title or tags hold every word come before products that
   // match elsewhere (description, fields, domain); bm25 ranks within a tier. Each tier ranks at
   // most kRankCandidates matches (the newest), so that a common word costs a bounded time.
-  const std::string labels = "{name title tags} : (" + *match + ")";
-  const std::string tiers[] = {labels, "(" + *match + ") NOT " + labels};
-  // loom_rank's document counts per phrase, as bm25 would count them: the first tier's phrases
-  // are limited to the labels; the second tier's are the match's phrases in any column, then
-  // those of the NOT-ed labels expression (a row can hold some of those).
-  RankInput rank[2];
-  for (RankInput& r : rank) r.weights = kRankWeights;
-  for (const Counts& c : found->phrases) {
-    rank[0].docs.push_back(c.label_docs);
-    rank[1].docs.push_back(c.docs);
-  }
-  for (const Counts& c : found->phrases) rank[1].docs.push_back(c.label_docs);
   // Filters test each match against the id set of the products that pass them (a bit test, where
   // a join with products would seek in its B-tree for every match).
   std::shared_ptr<const FilterSet> passing;
   if (!filter_kinds.empty()) {
     LOOM_ASSIGN_OR_RETURN(passing, conn.filters().Get(conn.db(), filter_kinds));
   }
-  const std::string tier_sql =
-      std::string("SELECT ") + kSummaryColumns + ", c.score, p.id FROM (SELECT s.rowid AS id, " +
-      kRankFunction + "(product_search, ?) AS score FROM product_search s " +
-      "WHERE product_search MATCH ? AND s.rowid >= ?" +
-      (passing ? " AND loom_in_set(?, s.rowid)" : "") + " ORDER BY s.rowid DESC LIMIT " +
-      std::to_string(kRankCandidates) +
-      ") c JOIN products p ON p.id = c.id ORDER BY c.score DESC, p.domain, p.name LIMIT ?";
-  // The first tier's candidates, found in product_labels: there each word's doclist holds only
-  // the products that have it in a label, where the first tier's query on product_search would
-  // test the columns of every product that has the words anywhere, to the last one when fewer
-  // than kRankCandidates qualify. The oldest of these bounds the first tier's scan; it finds the
-  // same products (the same text is in both indexes) and ranks them as before.
-  const std::string labels_sql = std::string("SELECT l.rowid FROM product_labels l ") +
-                                 "WHERE product_labels MATCH ?" +
-                                 (passing ? " AND loom_in_set(?, l.rowid)" : "") +
-                                 " ORDER BY l.rowid DESC LIMIT " + std::to_string(kRankCandidates);
-  std::optional<int64_t> first_tier_from;
-  {
-    LOOM_ASSIGN_OR_RETURN(StmtLease stmt, conn.Statement(labels_sql));
-    int index = 1;
-    stmt->Bind(index++, *match);
-    if (passing) stmt->BindPointer(index++, const_cast<FilterSet*>(passing.get()), kFilterSetType);
-    while (true) {
-      LOOM_ASSIGN_OR_RETURN(bool row, stmt->Step());
-      if (!row) break;
-      first_tier_from = stmt->Int(0);
-    }
-  }
   const int64_t wanted = int64_t{query.offset} + query.limit;
   std::vector<int64_t> ids;
   std::vector<size_t> tier_ends;  // ids[tier_ends[t-1], tier_ends[t]) are tier t's
-  for (int tier = 0; tier < 2; ++tier) {
-    if (static_cast<int64_t>(hits.size()) < wanted && (tier == 1 || first_tier_from)) {
-      // (the first tier is skipped when no product has the words in a label)
-      LOOM_ASSIGN_OR_RETURN(StmtLease stmt, conn.Statement(tier_sql));
-      int index = 1;
-      stmt->BindPointer(index++, &rank[tier], kRankInputType);
-      stmt->Bind(index++, tiers[tier]);
-      stmt->Bind(index++, tier == 0 ? *first_tier_from : std::numeric_limits<int64_t>::min());
-      if (passing) {
-        stmt->BindPointer(index++, const_cast<FilterSet*>(passing.get()), kFilterSetType);
+
+  // The first tier is ranked in product_labels (name, title, tags of every product), where each
+  // word's doclist holds only the products that have it in a label: on product_search the
+  // label-limited phrases test the columns of every product that has the words anywhere. The
+  // scores are those bm25 gives on product_search for `{name title tags} : (match)`: the same
+  // instances (same text, same tokenizer), label document counts, and product_search's row
+  // lengths (its docsize records) and average.
+  {
+    RankInput rank;
+    rank.weights = kLabelRankWeights;
+    for (const Counts& c : found->phrases) rank.docs.push_back(c.label_docs);
+    LOOM_ASSIGN_OR_RETURN(rank.avgdl, SearchAverageLength(conn));
+    rank.row_tokens = [&conn](int64_t rowid) { return SearchRowLength(conn, rowid); };
+    LOOM_ASSIGN_OR_RETURN(
+        StmtLease stmt,
+        conn.Statement(std::string("SELECT l.rowid, ") + kRankFunction +
+                       "(product_labels, ?) FROM product_labels l WHERE product_labels MATCH ?" +
+                       (passing ? " AND loom_in_set(?, l.rowid)" : "") +
+                       " ORDER BY l.rowid DESC LIMIT " + std::to_string(kRankCandidates)));
+    stmt->BindPointer(1, &rank, kRankInputType).Bind(2, *match);
+    if (passing) stmt->BindPointer(3, const_cast<FilterSet*>(passing.get()), kFilterSetType);
+    std::vector<std::pair<double, int64_t>> ranked;  // (score, id)
+    while (true) {
+      LOOM_ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (!row) break;
+      ranked.emplace_back(stmt->Double(1), stmt->Int(0));
+    }
+    // The best `wanted`, and those that tie with the last of them: ties go by domain and name.
+    std::sort(ranked.begin(), ranked.end(),
+              [](const auto& x, const auto& y) { return x.first > y.first; });
+    size_t keep = std::min(ranked.size(), static_cast<size_t>(wanted));
+    while (keep > 0 && keep < ranked.size() && ranked[keep].first == ranked[keep - 1].first) {
+      ++keep;
+    }
+    ranked.resize(keep);
+    std::vector<std::pair<SearchHit, int64_t>> first;
+    for (const auto& [score, id] : ranked) {
+      LOOM_ASSIGN_OR_RETURN(StmtLease product,
+                            conn.Statement(std::string("SELECT ") + kSummaryColumns +
+                                           " FROM products p WHERE id = ?"));
+      product->Bind(1, id);
+      LOOM_ASSIGN_OR_RETURN(bool row, product->Step());
+      if (!row) return Internal("catalog: indexed product " + std::to_string(id) + " not found");
+      SearchHit hit;
+      hit.product = ReadSummary(*product);
+      hit.score = score;
+      first.emplace_back(std::move(hit), id);
+    }
+    std::sort(first.begin(), first.end(), [](const auto& x, const auto& y) {
+      if (x.first.score != y.first.score) return x.first.score > y.first.score;
+      if (x.first.product.domain != y.first.product.domain) {
+        return x.first.product.domain < y.first.product.domain;
       }
-      stmt->Bind(index, wanted - static_cast<int64_t>(hits.size()));
-      LOOM_RETURN_IF_ERROR(read_rows(stmt, &ids));
+      return x.first.product.name < y.first.product.name;
+    });
+    if (first.size() > static_cast<size_t>(wanted)) first.resize(static_cast<size_t>(wanted));
+    for (auto& [hit, id] : first) {
+      hits.push_back(std::move(hit));
+      ids.push_back(id);
     }
     tier_ends.push_back(ids.size());
   }
+
+  // The second tier: the match in product_search, without the first tier's. loom_rank's
+  // document counts per phrase are bm25's: the match's phrases in any column, then those of the
+  // NOT-ed labels expression (a row can hold some of those).
+  if (static_cast<int64_t>(hits.size()) < wanted) {
+    RankInput rank;
+    rank.weights = kRankWeights;
+    for (const Counts& c : found->phrases) rank.docs.push_back(c.docs);
+    for (const Counts& c : found->phrases) rank.docs.push_back(c.label_docs);
+    LOOM_ASSIGN_OR_RETURN(
+        StmtLease stmt,
+        conn.Statement(std::string("SELECT ") + kSummaryColumns +
+                       ", c.score, p.id FROM (SELECT s.rowid AS id, " + kRankFunction +
+                       "(product_search, ?) AS score FROM product_search s "
+                       "WHERE product_search MATCH ?" +
+                       (passing ? " AND loom_in_set(?, s.rowid)" : "") +
+                       " ORDER BY s.rowid DESC LIMIT " + std::to_string(kRankCandidates) +
+                       ") c JOIN products p ON p.id = c.id ORDER BY c.score DESC, p.domain, "
+                       "p.name LIMIT ?"));
+    int index = 1;
+    stmt->BindPointer(index++, &rank, kRankInputType);
+    stmt->Bind(index++, "(" + *match + ") NOT {name title tags} : (" + *match + ")");
+    if (passing) {
+      stmt->BindPointer(index++, const_cast<FilterSet*>(passing.get()), kFilterSetType);
+    }
+    stmt->Bind(index, wanted - static_cast<int64_t>(hits.size()));
+    LOOM_RETURN_IF_ERROR(read_rows(stmt, &ids));
+  }
+  tier_ends.push_back(ids.size());
   if (hits.size() <= query.offset) return std::vector<SearchHit>();
 
   // Snippets only for the hits returned, one pass per tier over the rowid range of its hits: a
