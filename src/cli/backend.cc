@@ -61,6 +61,18 @@ class EmbeddedBackend final : public Backend {
                              const std::map<uint32_t, int64_t>& offsets) override {
     return platform_->CommitOffsets(caller_, port, group, offsets);
   }
+  Result<json> PolicyCheck(const std::vector<platform::SourceFile>& files) override {
+    return platform_->PolicyCheck(caller_, files);
+  }
+  Result<json> Diff(const std::vector<platform::SourceFile>& files) override {
+    return platform_->Diff(caller_, files);
+  }
+  Result<json> DiffVersions(const Address& from, const Address& to) override {
+    return platform_->DiffVersions(caller_, from, to);
+  }
+  Result<json> GlobalTypes(const std::optional<std::string>& name) override {
+    return platform_->GlobalTypes(caller_, name);
+  }
   Status Query(const std::string& sql, const platform::Platform::QueryOptions& options,
                engine::Sink& out) override {
     LOOM_ASSIGN_OR_RETURN(std::unique_ptr<platform::Platform::PreparedQuery> q,
@@ -88,6 +100,18 @@ class HttpBackend final : public Backend {
       body["files"].push_back({{"path", f.path}, {"text", f.text}});
     }
     return Call(client_.Post("/v1/apply", body.dump(), "application/json"), "/v1/apply");
+  }
+  Result<json> PolicyCheck(const std::vector<platform::SourceFile>& files) override {
+    return PostFiles("/v1/policy/check", files);
+  }
+  Result<json> Diff(const std::vector<platform::SourceFile>& files) override {
+    return PostFiles("/v1/diff", files);
+  }
+  Result<json> DiffVersions(const Address& from, const Address& to) override {
+    return Get("/v1/diff", {{"from", from.ToString()}, {"to", to.ToString()}});
+  }
+  Result<json> GlobalTypes(const std::optional<std::string>& name) override {
+    return Get(name ? "/v1/types/" + *name : "/v1/types", {});
   }
   Result<json> ListProducts(const std::optional<std::string>& domain) override {
     httplib::Params params;
@@ -217,6 +241,13 @@ class HttpBackend final : public Backend {
   }
 
  private:
+  Result<json> PostFiles(const std::string& path, const std::vector<platform::SourceFile>& files) {
+    json body = {{"files", json::array()}};
+    for (const platform::SourceFile& f : files) {
+      body["files"].push_back({{"path", f.path}, {"text", f.text}});
+    }
+    return Call(client_.Post(path, body.dump(), "application/json"), path);
+  }
   Result<json> Get(const std::string& path, const httplib::Params& params) {
     return Call(client_.Get(path, params, httplib::Headers{}), path);
   }

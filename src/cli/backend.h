@@ -40,6 +40,11 @@ class Backend {
                                             const platform::Platform::ReadRequest& request) = 0;
   virtual Result<nlohmann::json> CommitOffsets(const Address& port, const std::string& group,
                                                const std::map<uint32_t, int64_t>& offsets) = 0;
+  // Governance: the apply review without applying, diffs, global types (docs/governance.md).
+  virtual Result<nlohmann::json> PolicyCheck(const std::vector<platform::SourceFile>& files) = 0;
+  virtual Result<nlohmann::json> Diff(const std::vector<platform::SourceFile>& files) = 0;
+  virtual Result<nlohmann::json> DiffVersions(const Address& from, const Address& to) = 0;
+  virtual Result<nlohmann::json> GlobalTypes(const std::optional<std::string>& name) = 0;
   // Runs a query and streams its encoded result to `out`.
   virtual Status Query(const std::string& sql, const platform::Platform::QueryOptions& options,
                        engine::Sink& out) = 0;

@@ -23,7 +23,8 @@ Result<std::string> ReadText(const std::string& path) {
   return ss.str();
 }
 
-// FILE, or every *.yaml / *.yml under DIR (recursively, sorted).
+}  // namespace
+
 Result<std::vector<platform::SourceFile>> CollectFiles(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -55,6 +56,8 @@ Result<std::vector<platform::SourceFile>> CollectFiles(const std::string& path) 
   }
   return files;
 }
+
+namespace {
 
 int Print(Context& ctx, const Result<json>& result, std::string (*render)(const json&)) {
   if (!result.ok()) return ReportError(result.status());

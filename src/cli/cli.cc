@@ -81,6 +81,7 @@ int Run(int argc, char** argv) {
   RegisterServeCommand(app, ctx, &exit_code);
   RegisterDemoCommand(app, ctx, &exit_code);
   RegisterDataCommands(app, ctx, &exit_code);
+  RegisterGovernanceCommands(app, ctx, &exit_code);
 
   try {
     app.parse(argc, argv);

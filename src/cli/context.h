@@ -33,6 +33,9 @@ void RegisterCatalogCommands(CLI::App& app, Context& ctx, int* exit_code);
 void RegisterServeCommand(CLI::App& app, Context& ctx, int* exit_code);
 void RegisterDemoCommand(CLI::App& app, Context& ctx, int* exit_code);
 void RegisterDataCommands(CLI::App& app, Context& ctx, int* exit_code);
+void RegisterGovernanceCommands(CLI::App& app, Context& ctx, int* exit_code);
+// FILE, or every *.yaml / *.yml under DIR (recursively, sorted); "-" reads stdin.
+Result<std::vector<platform::SourceFile>> CollectFiles(const std::string& path);
 // `loom versions` of a table port.
 int PrintTableVersions(Context& ctx, Backend& backend, const Address& port);
 

@@ -162,6 +162,15 @@ std::string RenderProduct(const json& p) {
     }
     out += t.Render();
   }
+  if (p.contains("joinable") && p["joinable"].is_object() && !p["joinable"].empty()) {
+    TextTable t({"GLOBAL TYPE", "PRODUCT", "FIELDS"}, 70);
+    for (const auto& [type, products] : p["joinable"].items()) {
+      for (const json& other : products) {
+        t.AddRow({type, Str(other, "address"), Str(other, "fields")});
+      }
+    }
+    if (t.rows() > 0) out += "\nJoins through global types\n" + t.Render();
+  }
   if (p.contains("outputPorts")) {
     out += "\nOutput ports\n";
     TextTable t({"PORT", "KIND", "ADDRESS", "SQL NAME"}, 70);

@@ -48,22 +48,7 @@ Result<std::unique_ptr<Platform>> Platform::Open(const Options& options) {
 Result<nlohmann::json> Platform::Apply(const Caller& caller, const std::vector<SourceFile>& files,
                                        bool dry_run) {
   if (files.empty()) return InvalidArgument("apply: no descriptor files given");
-  std::vector<spec::Document> docs;
-  std::vector<std::string> problems;
-  for (const SourceFile& f : files) {
-    std::vector<spec::Diagnostic> diagnostics;
-    Result<std::vector<spec::Document>> parsed = spec::ParseDocuments(f.text, f.path, &diagnostics);
-    if (!parsed.ok()) {
-      problems.push_back(parsed.status().message());
-      continue;
-    }
-    for (spec::Document& d : *parsed) docs.push_back(std::move(d));
-  }
-  if (!problems.empty()) {
-    std::string all;
-    for (const std::string& p : problems) all += (all.empty() ? "" : "\n") + p;
-    return InvalidArgument(all);
-  }
+  LOOM_ASSIGN_OR_RETURN(std::vector<spec::Document> docs, ParseSources(files));
   // The same document twice in one apply is ambiguous.
   for (size_t i = 0; i < docs.size(); ++i) {
     for (size_t j = 0; j < i; ++j) {
@@ -75,6 +60,8 @@ Result<nlohmann::json> Platform::Apply(const Caller& caller, const std::vector<S
       }
     }
   }
+  // Every policy on every product, and each new version's compatibility with the current one.
+  LOOM_RETURN_IF_ERROR(Govern(docs));
   std::vector<catalog::Change> changes;
   if (dry_run) {
     LOOM_ASSIGN_OR_RETURN(changes, catalog_->Plan(docs));
@@ -113,9 +100,10 @@ Result<nlohmann::json> Platform::ShowProduct(const Caller& caller, const Address
   const std::string key = catalog::ProductKey(address.domain, address.product);
   // A port's @version names a table version, not a descriptor version.
   std::optional<std::string> version = address.has_port() ? std::nullopt : address.version;
-  LOOM_ASSIGN_OR_RETURN(catalog::StoredDocument doc, catalog_->Get(key, version));
+  LOOM_ASSIGN_OR_RETURN(catalog::StoredDocument doc, GetProductVersion(key, version));
   LOOM_ASSIGN_OR_RETURN(std::vector<catalog::StoredDocument> versions, catalog_->Versions(key));
   nlohmann::json out = ProductJson(doc, versions);
+  LOOM_RETURN_IF_ERROR(AddGovernanceViews(doc, out));
   // The article's "sample datasets as exemplars": a few rows of each table port that has a
   // version (stream ports would need their SQL tier brought up to date; `loom sample` does that).
   if (!version && out.contains("outputPorts")) {

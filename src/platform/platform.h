@@ -22,6 +22,7 @@
 #include "catalog/catalog.h"
 #include "core/core.h"
 #include "engine/engine.h"
+#include "governance/governance.h"
 #include "ingest/ingest.h"
 #include "spec/spec.h"
 #include "table/table.h"
@@ -43,6 +44,9 @@ struct SourceFile {
   std::string path;
   std::string text;
 };
+
+// Parses every document of every file; kInvalidArgument listing every diagnostic.
+Result<std::vector<spec::Document>> ParseSources(const std::vector<SourceFile>& files);
 
 struct SearchParams {
   std::string text;
@@ -174,10 +178,60 @@ class Platform {
                                                             const std::string& sql,
                                                             std::optional<TimestampMicros> as_of);
 
+  // --- Global governance (governance.cc; docs/governance.md) ------------------------------
+  // The review `loom apply` runs, without applying: every policy violation of every product in
+  // `files` (against the catalog's policies, overridden by Policy documents in `files`) and the
+  // classified changes from each product's current version with the bump they need.
+  // {"ok","products","violations":[{file,line,column,path,rule,message,text}],
+  //  "versionProblems":[text],"diffs":[{address,from,to,impact,changes:[{impact,kind,path,detail}]}]}
+  Result<nlohmann::json> PolicyCheck(const Caller& caller, const std::vector<SourceFile>& files);
+  // The same review without a catalog: only the policies given in `files` (a domain's CI).
+  static Result<nlohmann::json> PolicyCheckOffline(const std::vector<SourceFile>& files);
+  // {"diffs","versionProblems"} of the products in `files` against their current versions.
+  Result<nlohmann::json> Diff(const Caller& caller, const std::vector<SourceFile>& files);
+  // The classified changes between two versions (a version or a major: @1.2.0, @1) of a product.
+  Result<nlohmann::json> DiffVersions(const Caller& caller, const Address& from, const Address& to);
+  // {"types":[{name,type,description,ownerDomain,constraints,policy,products:[{address,version,
+  // deprecated,fields}]}]}: every global type (or `name`) and the products carrying it.
+  Result<nlohmann::json> GlobalTypes(const Caller& caller, const std::optional<std::string>& name);
+
   catalog::Catalog& catalog() { return *catalog_; }
 
  private:
   explicit Platform(Options options);
+
+  // --- governance.cc ---
+  struct ProductDiff {
+    std::string address, from, to;
+    std::vector<governance::SchemaChange> changes;
+  };
+  struct Review {
+    std::vector<std::string> products;  // keys reviewed
+    std::vector<governance::Violation> violations;
+    std::vector<std::string> version_problems;
+    std::vector<ProductDiff> diffs;
+  };
+  // Resolves the products' global types in place and reviews them (catalog_ may be null).
+  Result<Review> ReviewDocuments(std::vector<spec::Document>& docs);
+  static nlohmann::json ReviewJson(const Review& review);
+  // Apply's gate: kInvalidArgument listing every violation, kFailedPrecondition for versions.
+  Status Govern(std::vector<spec::Document>& docs);
+  // The catalog's policies, with the Policy documents of `overrides` replacing theirs by name.
+  Result<std::shared_ptr<const governance::PolicySet>> PoliciesInForce(
+      const std::vector<spec::Document>& overrides);
+  // A stored product descriptor, its global types resolved with the policies in force.
+  Result<spec::DataProduct> LoadProduct(const catalog::StoredDocument& doc);
+  // A stored product version: exact, current (nullopt), or the latest of a major ("1").
+  Result<catalog::StoredDocument> GetProductVersion(const std::string& key,
+                                                    const std::optional<std::string>& version);
+  // {type name: [{address,version,deprecated,fields}]} over every product's current version.
+  Result<nlohmann::json> GlobalTypeCarriers();
+  // `show` additions: joinable products per global type, and a superseded major's deprecation.
+  Status AddGovernanceViews(const catalog::StoredDocument& doc, nlohmann::json& product);
+
+  std::mutex policies_mu_;
+  std::string policies_key_;                               // guarded by policies_mu_
+  std::shared_ptr<const governance::PolicySet> policies_;  // guarded by policies_mu_
 
   // The product descriptor (current version) and its output port, or kNotFound.
   struct PortRef {

@@ -168,10 +168,8 @@ Result<json> Platform::PublishDueSnapshots(const Caller& caller) {
     LOOM_ASSIGN_OR_RETURN(
         catalog::StoredDocument doc,
         catalog_->Get(catalog::ProductKey(summary.domain, summary.name), std::nullopt));
-    LOOM_ASSIGN_OR_RETURN(std::vector<spec::Document> docs,
-                          spec::ParseDocuments(doc.yaml, doc.key));
-    if (docs.size() != 1 || docs[0].product() == nullptr) continue;
-    for (const spec::OutputPort& port : docs[0].product()->output_ports) {
+    LOOM_ASSIGN_OR_RETURN(const spec::DataProduct product, LoadProduct(doc));
+    for (const spec::OutputPort& port : product.output_ports) {
       if (port.kind != spec::PortKind::kTable || !port.table.snapshot) continue;
       Address a{summary.domain, summary.name, port.name, {}};
       LOOM_ASSIGN_OR_RETURN(json r, PublishSnapshots(caller, a, std::nullopt));

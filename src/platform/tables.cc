@@ -84,12 +84,8 @@ Result<std::unique_ptr<Platform::PortRef>> Platform::ResolvePort(const Address& 
   LOOM_ASSIGN_OR_RETURN(
       catalog::StoredDocument doc,
       catalog_->Get(catalog::ProductKey(address.domain, address.product), std::nullopt));
-  LOOM_ASSIGN_OR_RETURN(std::vector<spec::Document> docs, spec::ParseDocuments(doc.yaml, doc.key));
-  if (docs.size() != 1 || docs[0].product() == nullptr) {
-    return Internal("catalog entry " + doc.key + " is not one data product");
-  }
   auto ref = std::make_unique<PortRef>();
-  ref->product = *docs[0].product();
+  LOOM_ASSIGN_OR_RETURN(ref->product, LoadProduct(doc));
   ref->port = ref->product.FindPort(address.port);
   if (ref->port == nullptr) {
     return NotFound("product " + ref->product.address().ToString() + " has no port '" +
@@ -227,10 +223,7 @@ Result<std::unique_ptr<engine::Session>> Platform::OpenQuerySession(
     LOOM_ASSIGN_OR_RETURN(
         catalog::StoredDocument doc,
         catalog_->Get(catalog::ProductKey(summary.domain, summary.name), std::nullopt));
-    LOOM_ASSIGN_OR_RETURN(std::vector<spec::Document> docs,
-                          spec::ParseDocuments(doc.yaml, doc.key));
-    if (docs.size() != 1 || docs[0].product() == nullptr) continue;
-    const spec::DataProduct& product = *docs[0].product();
+    LOOM_ASSIGN_OR_RETURN(const spec::DataProduct product, LoadProduct(doc));
     for (const spec::OutputPort& port : product.output_ports) {
       Address a{product.domain, product.name, port.name, {}};
       PortRef ref{product, &port};

@@ -165,6 +165,32 @@ json Build() {
         {"400", {{"description", "RFC 9457 problem"}}},
         {"403", {{"description", "refused by the closed query surface"}}}}}};
 
+  for (const char* route : {"/v1/policy/check", "/v1/diff"}) {
+    paths[route]["post"] = {
+        {"summary", std::string(route) == "/v1/diff"
+                        ? "Classify the changes of descriptors against their current versions"
+                        : "Apply's policy and version review of descriptors, without applying"},
+        {"requestBody",
+         {{"required", true},
+          {"content", {{"application/json", {{"schema", Ref("ApplyRequest")}}}}}}},
+        {"responses", Responses("Review")}};
+  }
+  paths["/v1/diff"]["get"] = {
+      {"summary",
+       "Classify the changes between two versions of a product (@1.2.0, or @1: a major)"},
+      {"parameters", json::array({QueryParam("from", "string", "loom://DOMAIN/PRODUCT@VERSION"),
+                                  QueryParam("to", "string", "loom://DOMAIN/PRODUCT@VERSION")})},
+      {"responses", Responses("Review")}};
+  paths["/v1/types"]["get"] = {{"summary", "Every global type and the products carrying it"},
+                               {"responses", Responses("GlobalTypes")}};
+  paths["/v1/types/{name}"]["get"] = {
+      {"summary", "One global type and the products carrying it (the joinable products)"},
+      {"parameters", json::array({{{"name", "name"},
+                                   {"in", "path"},
+                                   {"required", true},
+                                   {"schema", {{"type", "string"}}}}})},
+      {"responses", Responses("GlobalTypes")}};
+
   json& s = doc["components"]["schemas"];
   s["IngestResult"] = {{"type", "object"},
                        {"properties",
@@ -196,6 +222,14 @@ json Build() {
                             {{"current", {{"type", "integer"}}},
                              {"versions", {{"type", "array"}, {"items", Ref("TableVersion")}}}}}};
   s["SnapshotResult"] = {{"type", "object"}, {"properties", {{"published", {{"type", "array"}}}}}};
+  s["Review"] = {{"type", "object"},
+                 {"properties",
+                  {{"ok", {{"type", "boolean"}}},
+                   {"products", {{"type", "array"}}},
+                   {"violations", {{"type", "array"}}},
+                   {"versionProblems", {{"type", "array"}}},
+                   {"diffs", {{"type", "array"}}}}}};
+  s["GlobalTypes"] = {{"type", "object"}, {"properties", {{"types", {{"type", "array"}}}}}};
   s["Sample"] = {{"type", "object"},
                  {"properties", {{"columns", {{"type", "array"}}}, {"rows", {{"type", "array"}}}}}};
   s["QueryRequest"] = {{"type", "object"},

@@ -181,6 +181,33 @@ void Server::Impl::Routes() {
     bool dry_run = body->value("dryRun", false);
     Reply(req, res, platform->Apply(CallerOf(req), *files, dry_run));
   });
+  // Governance: the apply review without applying, diffs, global types.
+  for (const char* route : {"/v1/policy/check", "/v1/diff"}) {
+    const bool check = std::string(route) == "/v1/policy/check";
+    http.Post(route, [this, check](const httplib::Request& req, httplib::Response& res) {
+      Result<json> body = ParseJsonBody(req);
+      if (!body.ok()) return SendProblem(req, res, body.status());
+      Result<std::vector<platform::SourceFile>> files = ApplyFiles(*body);
+      if (!files.ok()) return SendProblem(req, res, files.status());
+      Reply(req, res,
+            check ? platform->PolicyCheck(CallerOf(req), *files)
+                  : platform->Diff(CallerOf(req), *files));
+    });
+  }
+  http.Get("/v1/diff", [this](const httplib::Request& req, httplib::Response& res) {
+    Result<Address> from = Address::Parse(Param(req, "from").value_or(""));
+    if (!from.ok()) return SendProblem(req, res, from.status().WithPrefix("from"));
+    Result<Address> to = Address::Parse(Param(req, "to").value_or(""));
+    if (!to.ok()) return SendProblem(req, res, to.status().WithPrefix("to"));
+    Reply(req, res, platform->DiffVersions(CallerOf(req), *from, *to));
+  });
+  http.Get("/v1/types", [this](const httplib::Request& req, httplib::Response& res) {
+    Reply(req, res, platform->GlobalTypes(CallerOf(req), std::nullopt));
+  });
+  http.Get("/v1/types/([a-z_][a-z0-9_]*)",
+           [this](const httplib::Request& req, httplib::Response& res) {
+             Reply(req, res, platform->GlobalTypes(CallerOf(req), std::string(req.matches[1])));
+           });
   http.Get("/v1/domains", [this](const httplib::Request& req, httplib::Response& res) {
     Reply(req, res, platform->ListDomains(CallerOf(req)));
   });

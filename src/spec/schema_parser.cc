@@ -30,7 +30,9 @@ void ParseField(Context& ctx, const YAML::Node& node, const std::string& path, F
       m.Error("name", "'" + f->name + "' is not a valid field name: " + problem);
     }
   }
-  const bool type_ok = ParseTypeKey(m, &f->type);
+  // A field of a global type may leave its type to the global type (resolved by governance/).
+  f->inherits_type = !m.Has("type") && m.Has("globalType");
+  const bool type_ok = !f->inherits_type && ParseTypeKey(m, &f->type);
   m.String("description", &f->description);
   m.Bool("required", &f->required);
   m.Bool("primaryKey", &f->primary_key);
@@ -74,6 +76,7 @@ void ParseField(Context& ctx, const YAML::Node& node, const std::string& path, F
       f->mask = static_cast<MaskMethod>(i + 1);
       read = true;
     }
+    f->mask_declared = read;
     if (read && !f->pii) {
       m.Error("mask", "mask applies only to pii fields (add 'pii: true')");
     } else if (read && f->mask == MaskMethod::kTruncate && type_ok &&

@@ -110,7 +110,11 @@ struct Field {
   bool primary_key = false;
   bool pii = false;
   MaskMethod mask = MaskMethod::kNone;     // `mask:`; pii fields without one default to redact
+  bool mask_declared = false;              // `mask:` was written (governance may require it)
   std::optional<std::string> global_type;  // `globalType: artist_id`
+  // No `type:` was written: the field takes its global type's (governance::ResolveGlobalTypes);
+  // until resolved, `type` is the default string.
+  bool inherits_type = false;
   Constraints constraints;
   SourcePos pos;
 };
