@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <mutex>
+#include <vector>
 
 #include "log/crc32c.h"
 
@@ -54,6 +56,24 @@ void WriteHeader(char* p, const BatchHeader& h) {
   Put<uint32_t>(p, Crc32c(p + 4, kBatchHeaderSize - 4));
 }
 
+// The free list behind RecycleBatchBytes.
+constexpr size_t kMaxPooledBuffers = 32;
+constexpr size_t kMaxPooledCapacity = 4u << 20;
+std::mutex pool_mu;
+std::vector<std::string>& Pool() {
+  static std::vector<std::string> pool;  // guarded by pool_mu
+  return pool;
+}
+
+std::string TakeBuffer() {
+  std::lock_guard<std::mutex> lock(pool_mu);
+  std::vector<std::string>& pool = Pool();
+  if (pool.empty()) return std::string();
+  std::string b = std::move(pool.back());
+  pool.pop_back();
+  return b;
+}
+
 // Encodes records [begin, end) whose raw payload is raw_size bytes.
 Status EncodeOne(std::span<const Record> records, size_t raw_size, Compression compression,
                  int zstd_level, std::string* raw_scratch, EncodedBatch* out) {
@@ -79,8 +99,21 @@ Status EncodeOne(std::span<const Record> records, size_t raw_size, Compression c
   };
   std::string& b = out->bytes;
   if (compression == Compression::kNone) {
-    b.resize(kBatchHeaderSize + raw_size);
-    write_records(b.data() + kBatchHeaderSize);
+    // Appended, not resized then overwritten: no zero-fill of half a megabyte first.
+    b.clear();
+    b.reserve(kBatchHeaderSize + raw_size);
+    b.append(kBatchHeaderSize, '\0');
+    char head[kRecordHeaderSize];
+    for (const Record& r : records) {
+      h.min_timestamp = std::min(h.min_timestamp, r.timestamp);
+      h.max_timestamp = std::max(h.max_timestamp, r.timestamp);
+      Put<int64_t>(head, r.timestamp);
+      Put<uint32_t>(head + 8, static_cast<uint32_t>(r.key.size()));
+      Put<uint32_t>(head + 12, static_cast<uint32_t>(r.value.size()));
+      b.append(head, kRecordHeaderSize);
+      b.append(r.key);
+      b.append(r.value);
+    }
     h.payload_size = h.raw_size;
   } else {
     raw_scratch->resize(raw_size);
@@ -123,6 +156,7 @@ Status EncodeBatches(std::span<const Record> records, Compression compression, i
     if (i == records.size() || raw + size > kSplitBatchBytes) {
       if (i > begin) {
         out->emplace_back();
+        out->back().bytes = TakeBuffer();
         LOOM_RETURN_IF_ERROR(EncodeOne(records.subspan(begin, i - begin), raw, compression,
                                        zstd_level, &raw_scratch, &out->back()));
       }
@@ -132,6 +166,12 @@ Status EncodeBatches(std::span<const Record> records, Compression compression, i
     raw += size;
   }
   return Status::Ok();
+}
+
+void RecycleBatchBytes(std::string bytes) {
+  if (bytes.capacity() > kMaxPooledCapacity) return;
+  std::lock_guard<std::mutex> lock(pool_mu);
+  if (Pool().size() < kMaxPooledBuffers) Pool().push_back(std::move(bytes));
 }
 
 void StampBaseOffset(char* batch, int64_t base_offset) {

@@ -51,6 +51,12 @@ struct EncodedBatch {
 Status EncodeBatches(std::span<const Record> records, Compression compression, int zstd_level,
                      std::vector<EncodedBatch>* out);
 
+// Gives the bytes of a written batch back for a later EncodeBatches to reuse their capacity (a
+// process-wide free list of at most 32 buffers of at most 4 MiB; larger or extra ones are freed):
+// a fresh half-megabyte buffer per batch is allocated and page-faulted in each time, since the
+// writer thread that frees it is not the producer thread that allocated it. Thread-safe.
+void RecycleBatchBytes(std::string bytes);
+
 // Sets base_offset in an encoded batch and recomputes its header CRC.
 void StampBaseOffset(char* batch, int64_t base_offset);
 

@@ -125,6 +125,7 @@ void Partition::Commit(std::vector<Request>& group) {
         max_ts = std::max(max_ts, b.max_timestamp);
         buffer_.append(b.bytes);
         position += b.bytes.size();
+        RecycleBatchBytes(std::move(b.bytes));
         next += b.count;
         res.count += b.count;
       }
