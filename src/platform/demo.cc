@@ -96,7 +96,7 @@ Status RunDemo(const DemoOptions& options, std::FILE* out) {
   LOOM_ASSIGN_OR_RETURN(std::unique_ptr<Platform> p, Platform::Open(popts));
   const Caller governance{"group:governance"};
 
-  story.Step("The governance group sets the global policies: shared identifiers and grants");
+  story.Step("The governance group sets the global policies: shared identifiers, rules and grants");
   LOOM_ASSIGN_OR_RETURN(json policies,
                         p->Apply(governance, ExampleFiles("media-streaming/policies/"), false));
   for (const json& c : policies["changes"]) {
@@ -121,8 +121,29 @@ Status RunDemo(const DemoOptions& options, std::FILE* out) {
     for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
     story.Line("%-18s %-9s %s", domain.c_str(), alignment[domain].c_str(), list.c_str());
   }
-  story.Line("%zu domains and %zu products registered", CountChanges(domains, "create"),
-             CountChanges(applied, "create"));
+  story.Line("%zu domains and %zu products registered, each checked against the global policies",
+             CountChanges(domains, "create"), CountChanges(applied, "create"));
+  // A descriptor that breaks a rule is refused, with the rule named.
+  std::string profiles;
+  for (const SourceFile& f : products) {
+    if (f.path.ends_with("user-profiles.yaml")) profiles = f.text;
+  }
+  const std::string masked = ", mask: hash,";
+  size_t at = profiles.find(masked);
+  const std::string version = "version: 1.0.0";
+  size_t v = profiles.find(version);
+  if (at == std::string::npos || v == std::string::npos) {
+    return Internal("demo: the users/profiles example has no hashed email or no version 1.0.0");
+  }
+  profiles.replace(at, masked.size(), ",");
+  profiles.replace(v, version.size(), "version: 1.1.0");
+  Result<json> refused_apply =
+      p->Apply(Caller{"group:users-team"}, {{"user-profiles.yaml", profiles}}, false);
+  if (refused_apply.ok()) return Internal("demo: a product breaking the standards was applied");
+  std::string why = refused_apply.status().message();
+  size_t nl = why.find('\n');
+  story.Line("users/profiles 1.1.0 without a mask on email: refused,");
+  story.Line("  %s", nl == std::string::npos ? why.c_str() : why.substr(nl + 1).c_str());
 
   story.Step("A consumer discovers products by searching the catalog");
   for (const char* q : {"royalties", "sessions", "personal"}) {

@@ -49,7 +49,7 @@ int64_t MicrosOf(const json& v) {
 }
 
 // The play-events schema's rules (examples/media-streaming/products/play-events.yaml), written
-// out here again: required fields, types, the duration's bounds, the device enum.
+// out here again: required fields, types, patterns, the duration's bounds, the device enum.
 bool ValidPlay(const json& e) {
   if (!e.contains("data") || !e["data"].is_object()) return false;
   const json& d = e["data"];
@@ -60,6 +60,14 @@ bool ValidPlay(const json& e) {
     if (!d.contains(f) || !d[f].is_string()) return false;
   }
   if (!std::regex_match(d["event_id"].get<std::string>(), uuid)) return false;
+  // The global types' patterns (examples/media-streaming/policies/global-types.yaml).
+  static const std::regex user("^usr_[0-9a-z]{10}$"), track("^trk_[0-9a-z]{10}$"),
+      artist("^art_[0-9a-z]{8}$");
+  if (!std::regex_match(d["user_id"].get<std::string>(), user) ||
+      !std::regex_match(d["track_id"].get<std::string>(), track) ||
+      !std::regex_match(d["artist_id"].get<std::string>(), artist)) {
+    return false;
+  }
   if (!d.contains("duration_ms") || !d["duration_ms"].is_number_integer()) return false;
   int64_t duration = d["duration_ms"].get<int64_t>();
   if (duration < 0 || duration > 86400000) return false;
