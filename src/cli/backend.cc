@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -77,6 +78,8 @@ class EmbeddedBackend final : public Backend {
                engine::Sink& out) override {
     LOOM_ASSIGN_OR_RETURN(std::unique_ptr<platform::Platform::PreparedQuery> q,
                           platform_->PrepareQuery(caller_, sql, options));
+    for (const std::string& w : q->warnings())
+      std::fprintf(stderr, "loom: warning: %s\n", w.c_str());
     LOOM_ASSIGN_OR_RETURN(engine::EncodeStats stats, q->Run(out));
     (void)stats;
     return Status::Ok();
@@ -215,6 +218,9 @@ class HttpBackend final : public Backend {
     Status write_status;
     req.response_handler = [&status](const httplib::Response& r) {
       status = r.status;
+      for (size_t i = 0; i < r.get_header_value_count("Loom-Warning"); ++i) {
+        std::fprintf(stderr, "loom: warning: %s\n", r.get_header_value("Loom-Warning", i).c_str());
+      }
       return true;
     };
     req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {

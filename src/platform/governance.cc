@@ -4,6 +4,7 @@
 // still served.
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 
 #include "governance/governance.h"
@@ -303,6 +304,31 @@ Result<json> Platform::GlobalTypeCarriers() {
                            {"deprecated", p.deprecated},
                            {"fields", paths}});
     }
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> Platform::DeprecationWarnings(const std::string& sql) {
+  std::vector<std::string> out;
+  std::string lower = sql;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  LOOM_ASSIGN_OR_RETURN(std::vector<catalog::ProductSummary> products,
+                        catalog_->ListProducts(std::nullopt));
+  for (const catalog::ProductSummary& p : products) {
+    if (!p.deprecated) continue;
+    // The SQL names of its ports all start with "<domain>.<product>." (a cheap text test, as for
+    // the streams a query brings up to date; the front door decided what may be read).
+    std::string prefix = Address{p.domain, p.name, "x", {}}.SqlName();
+    prefix.pop_back();
+    if (lower.find(prefix) == std::string::npos) continue;
+    LOOM_ASSIGN_OR_RETURN(catalog::StoredDocument doc,
+                          catalog_->Get(catalog::ProductKey(p.domain, p.name), std::nullopt));
+    std::string message = doc.body.value("deprecated", json()).is_string()
+                              ? doc.body["deprecated"].get<std::string>()
+                              : "deprecated";
+    // One line: it travels as an HTTP header too.
+    for (char& c : message) c = (c == '\n' || c == '\r') ? ' ' : c;
+    out.push_back(Address{p.domain, p.name, "", {}}.ToString() + " is deprecated: " + message);
   }
   return out;
 }

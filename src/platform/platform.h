@@ -155,11 +155,16 @@ class Platform {
     // Runs the query and streams its result to `sink` in the chosen format.
     Result<engine::EncodeStats> Run(engine::Sink& sink);
     void Cancel() { session_->Cancel(); }
+    // Warnings for the reader: "loom://d/p is deprecated: ..." for each deprecated product the
+    // SQL reads.
+    const std::vector<std::string>& warnings() const { return warnings_; }
+    void set_warnings(std::vector<std::string> w) { warnings_ = std::move(w); }
 
    private:
     std::unique_ptr<engine::Session> session_;
     std::string sql_;
     QueryOptions options_;
+    std::vector<std::string> warnings_;
   };
   // Opens the caller's session and checks `sql` at the front door: kPermissionDenied for what
   // the surface refuses, kInvalidArgument for bad SQL.
@@ -224,6 +229,8 @@ class Platform {
   // A stored product version: exact, current (nullopt), or the latest of a major ("1").
   Result<catalog::StoredDocument> GetProductVersion(const std::string& key,
                                                     const std::optional<std::string>& version);
+  // "loom://d/p is deprecated: MESSAGE" for each deprecated product whose SQL name `sql` mentions.
+  Result<std::vector<std::string>> DeprecationWarnings(const std::string& sql);
   // {type name: [{address,version,deprecated,fields}]} over every product's current version.
   Result<nlohmann::json> GlobalTypeCarriers();
   // `show` additions: joinable products per global type, and a superseded major's deprecation.

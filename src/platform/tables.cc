@@ -255,7 +255,10 @@ Result<std::unique_ptr<Platform::PreparedQuery>> Platform::PrepareQuery(
   LOOM_ASSIGN_OR_RETURN(std::unique_ptr<engine::Session> session,
                         OpenQuerySession(caller, sql, options.as_of));
   LOOM_RETURN_IF_ERROR(session->Check(sql));
-  return std::make_unique<PreparedQuery>(std::move(session), sql, options);
+  auto prepared = std::make_unique<PreparedQuery>(std::move(session), sql, options);
+  LOOM_ASSIGN_OR_RETURN(std::vector<std::string> warnings, DeprecationWarnings(sql));
+  prepared->set_warnings(std::move(warnings));
+  return prepared;
 }
 
 Result<engine::EncodeStats> Platform::PreparedQuery::Run(engine::Sink& sink) {

@@ -378,6 +378,7 @@ void Server::Impl::Routes() {
     if (!prepared.ok()) return SendProblem(req, res, prepared.status());
     // Shared by the content provider, which httplib copies; the response owns it.
     std::shared_ptr<platform::Platform::PreparedQuery> query = std::move(*prepared);
+    for (const std::string& w : query->warnings()) res.set_header("Loom-Warning", w);
     res.set_chunked_content_provider(ContentTypeOf(options.format),
                                      [query](size_t, httplib::DataSink& sink) {
                                        DataSinkAdapter out(sink);

@@ -127,6 +127,22 @@ TEST_P(GovernanceCliTest, TypesListsTheProductsCarryingAGlobalType) {
       << show.out;
 }
 
+TEST_P(GovernanceCliTest, QueriesOfADeprecatedProductWarnItsReaders) {
+  ASSERT_EQ(
+      loom_
+          ->Run({"apply", Edited("plays.yaml", "  access:", "  deprecated: use charts\n  access:")})
+          .exit_code,
+      0);
+  testing::CommandResult q =
+      loom_->Run({"query", "SELECT count(*) AS n FROM media_player.plays.events"});
+  EXPECT_EQ(q.exit_code, 0) << q.err;
+  EXPECT_NE(q.err.find("loom: warning: loom://media-player/plays is deprecated: use charts\n"),
+            std::string::npos)
+      << q.err;
+  testing::CommandResult search = loom_->Run({"search", "plays"});
+  EXPECT_NE(search.out.find("(deprecated)"), std::string::npos) << search.out;
+}
+
 INSTANTIATE_TEST_SUITE_P(BothModes, GovernanceCliTest,
                          ::testing::Values(Mode::kEmbedded, Mode::kServer));
 

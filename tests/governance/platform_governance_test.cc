@@ -199,6 +199,21 @@ TEST_F(PlatformGovernanceTest, APolicyMayNotChangeTheMeaningOfACarriedGlobalType
   EXPECT_TRUE(Apply("standards.yaml", policy).ok());
 }
 
+TEST_F(PlatformGovernanceTest, AQueryReadingADeprecatedProductWarns) {
+  ASSERT_TRUE(
+      Apply("plays.yaml", Plays({{"  access:", "  deprecated: use charts\n  access:"}})).ok());
+  Result<std::unique_ptr<Platform::PreparedQuery>> q =
+      platform_->PrepareQuery(admin_, "SELECT count(*) FROM media_player.plays.events", {});
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  EXPECT_EQ((*q)->warnings(),
+            std::vector<std::string>{"loom://media-player/plays is deprecated: use charts"});
+  SearchParams search;
+  search.text = "plays";
+  Result<json> hits = platform_->Search(admin_, search);
+  ASSERT_TRUE(hits.ok());
+  EXPECT_EQ((*hits)["hits"][0]["deprecated"], true);
+}
+
 TEST_F(PlatformGovernanceTest, PolicyCheckReviewsWithoutApplying) {
   Result<json> r = platform_->PolicyCheck(admin_, {{"bad/plays.yaml", Fixture("bad/plays.yaml")}});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
