@@ -74,6 +74,21 @@ class EmbeddedBackend final : public Backend {
   Result<json> GlobalTypes(const std::optional<std::string>& name) override {
     return platform_->GlobalTypes(caller_, name);
   }
+  Result<json> ListPipelines() override { return platform_->ListPipelines(caller_); }
+  Result<json> PipelineRuns(const Address& address, size_t limit) override {
+    return platform_->PipelineRuns(caller_, address, limit);
+  }
+  Result<json> RunPipeline(const Address& address) override {
+    return platform_->RunPipeline(caller_, address);
+  }
+  Result<json> Rebuild(const Address& address,
+                       const platform::Platform::RebuildRequest& request) override {
+    return platform_->Rebuild(caller_, address, request);
+  }
+  Result<json> Lineage(const Address& address,
+                       const platform::Platform::LineageRequest& request) override {
+    return platform_->Lineage(caller_, address, request);
+  }
   Status Query(const std::string& sql, const platform::Platform::QueryOptions& options,
                engine::Sink& out) override {
     LOOM_ASSIGN_OR_RETURN(std::unique_ptr<platform::Platform::PreparedQuery> q,
@@ -202,6 +217,31 @@ class HttpBackend final : public Backend {
     for (const auto& [p, o] : offsets) body["offsets"][std::to_string(p)] = o;
     std::string p = Address{port.domain, port.product, port.port, {}}.HttpPath() + "/offsets";
     return Call(client_.Post(p, body.dump(), "application/json"), p);
+  }
+  Result<json> ListPipelines() override { return Get("/v1/pipelines", {}); }
+  Result<json> PipelineRuns(const Address& address, size_t limit) override {
+    return Get(Address{address.domain, address.product, "", {}}.HttpPath() + "/runs",
+               {{"limit", std::to_string(limit)}});
+  }
+  Result<json> RunPipeline(const Address& address) override {
+    std::string p = Address{address.domain, address.product, "", {}}.HttpPath() + "/runs";
+    return Call(client_.Post(p, "{}", "application/json"), p);
+  }
+  Result<json> Rebuild(const Address& address,
+                       const platform::Platform::RebuildRequest& r) override {
+    json body = {{"downstream", r.downstream}};
+    if (r.from_version) body["fromVersion"] = *r.from_version;
+    if (r.from_time) body["fromTime"] = FormatRfc3339(*r.from_time);
+    std::string p = Address{address.domain, address.product, "", {}}.HttpPath() + "/rebuild";
+    return Call(client_.Post(p, body.dump(), "application/json"), p);
+  }
+  Result<json> Lineage(const Address& address,
+                       const platform::Platform::LineageRequest& r) override {
+    std::string direction = r.upstream && r.downstream ? "both"
+                            : r.upstream               ? "upstream"
+                                                       : "downstream";
+    return Get(Address{address.domain, address.product, address.port, {}}.HttpPath() + "/lineage",
+               {{"direction", direction}, {"depth", std::to_string(r.depth)}});
   }
   Status Query(const std::string& sql, const platform::Platform::QueryOptions& options,
                engine::Sink& out) override {

@@ -45,6 +45,14 @@ class Backend {
   virtual Result<nlohmann::json> Diff(const std::vector<platform::SourceFile>& files) = 0;
   virtual Result<nlohmann::json> DiffVersions(const Address& from, const Address& to) = 0;
   virtual Result<nlohmann::json> GlobalTypes(const std::optional<std::string>& name) = 0;
+  // Pipelines (docs/pipelines.md).
+  virtual Result<nlohmann::json> ListPipelines() = 0;
+  virtual Result<nlohmann::json> PipelineRuns(const Address& address, size_t limit) = 0;
+  virtual Result<nlohmann::json> RunPipeline(const Address& address) = 0;
+  virtual Result<nlohmann::json> Rebuild(const Address& address,
+                                         const platform::Platform::RebuildRequest& request) = 0;
+  virtual Result<nlohmann::json> Lineage(const Address& address,
+                                         const platform::Platform::LineageRequest& request) = 0;
   // Runs a query and streams its encoded result to `out`.
   virtual Status Query(const std::string& sql, const platform::Platform::QueryOptions& options,
                        engine::Sink& out) = 0;

@@ -82,6 +82,7 @@ int Run(int argc, char** argv) {
   RegisterDemoCommand(app, ctx, &exit_code);
   RegisterDataCommands(app, ctx, &exit_code);
   RegisterGovernanceCommands(app, ctx, &exit_code);
+  RegisterPipelineCommands(app, ctx, &exit_code);
 
   try {
     app.parse(argc, argv);

@@ -36,6 +36,7 @@ void RegisterDataCommands(CLI::App& app, Context& ctx, int* exit_code);
 void RegisterGovernanceCommands(CLI::App& app, Context& ctx, int* exit_code);
 // FILE, or every *.yaml / *.yml under DIR (recursively, sorted); "-" reads stdin.
 Result<std::vector<platform::SourceFile>> CollectFiles(const std::string& path);
+void RegisterPipelineCommands(CLI::App& app, Context& ctx, int* exit_code);
 // `loom versions` of a table port.
 int PrintTableVersions(Context& ctx, Backend& backend, const Address& port);
 

@@ -12,6 +12,7 @@ Platform::~Platform() {
   }
   jobs_cv_.notify_all();
   if (jobs_thread_.joinable()) jobs_thread_.join();
+  if (pipelines_thread_.joinable()) pipelines_thread_.join();
 }
 
 void Platform::StartBackgroundJobs(std::chrono::milliseconds tick) {
@@ -27,11 +28,22 @@ void Platform::StartBackgroundJobs(std::chrono::milliseconds tick) {
       jobs_cv_.wait_for(lock, tick, [this] { return jobs_stop_; });
     }
   });
+  // Pipelines on their own, shorter tick: streaming steps decide the freshness of outputs.
+  pipelines_thread_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(jobs_mu_);
+    while (!jobs_stop_) {
+      lock.unlock();
+      Result<nlohmann::json> r = RunDuePipelines();
+      lock.lock();
+      pipelines_status_ = r.status();
+      jobs_cv_.wait_for(lock, options_.pipeline_tick, [this] { return jobs_stop_; });
+    }
+  });
 }
 
 Status Platform::BackgroundStatus() const {
   std::lock_guard<std::mutex> lock(jobs_mu_);
-  return jobs_status_;
+  return jobs_status_.ok() ? pipelines_status_ : jobs_status_;
 }
 
 Result<std::unique_ptr<Platform>> Platform::Open(const Options& options) {

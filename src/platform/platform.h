@@ -24,6 +24,7 @@
 #include "engine/engine.h"
 #include "governance/governance.h"
 #include "ingest/ingest.h"
+#include "pipeline/pipeline.h"
 #include "spec/spec.h"
 #include "table/table.h"
 
@@ -32,6 +33,10 @@ namespace loom::platform {
 struct Options {
   std::string data_dir = "loom-data";
   Clock* clock = Clock::Real();  // not owned; must outlive the Platform
+  // Where pipeline runs send OpenLineage events: "" writes them as files under <data>/lineage/.
+  std::string openlineage_url;
+  // How often background jobs look for due pipelines and run streaming steps.
+  std::chrono::milliseconds pipeline_tick{100};
 };
 
 // Who is acting. Until security/ lands, embedded mode acts as the local administrator.
@@ -104,7 +109,8 @@ class Platform {
   Result<nlohmann::json> PublishDueSnapshots(const Caller& caller);
 
   // Starts the platform's background work (`loom serve`): every `tick`, due snapshot windows are
-  // published as the descriptors declare. A failure is kept (BackgroundStatus) and retried on
+  // published as the descriptors declare; every Options::pipeline_tick, due pipelines run
+  // (RunDuePipelines). A failure is kept (BackgroundStatus) and retried on
   // the next tick, never lost. Stopped by the destructor.
   void StartBackgroundJobs(std::chrono::milliseconds tick);
   Status BackgroundStatus() const;
@@ -200,6 +206,41 @@ class Platform {
   // deprecated,fields}]}]}: every global type (or `name`) and the products carrying it.
   Result<nlohmann::json> GlobalTypes(const Caller& caller, const std::optional<std::string>& name);
 
+  // --- Pipelines (pipelines.cc, pipeline_run.cc, pipeline_stream.cc, pipeline_lineage.cc) -----
+  // A product's transform runs as its domain's service principal (service:<domain>), reading its
+  // input ports like any reader; see docs/pipelines.md. State lives in <data>/pipelines.db.
+
+  // {"pipelines":[{pipeline, product, mode, schedule, inputs, lastRun, failures, nextRetryAt}]}
+  // in dependency order.
+  Result<nlohmann::json> ListPipelines(const Caller& caller);
+  // {"pipeline","runs":[...]} newest first.
+  Result<nlohmann::json> PipelineRuns(const Caller& caller, const Address& address, size_t limit);
+  // Runs the product's pipeline now: a batch run, or one streaming step. {"runs":[run]}.
+  // kFailedPrecondition when the run failed (the run is recorded with its error).
+  Result<nlohmann::json> RunPipeline(const Caller& caller, const Address& address);
+  struct RebuildRequest {
+    std::optional<uint64_t> from_version;      // the inputs output version N was made from
+    std::optional<TimestampMicros> from_time;  // the inputs as they were at this time
+    bool downstream = false;                   // then every pipeline downstream, in order
+  };
+  // Regenerates the product's output from its sources (streaming: from the start of its
+  // inputs), then, with downstream, every consumer in dependency order. {"runs":[...]}.
+  Result<nlohmann::json> Rebuild(const Caller& caller, const Address& address,
+                                 const RebuildRequest& request);
+  struct LineageRequest {
+    bool upstream = true;
+    bool downstream = true;
+    int depth = 10;
+  };
+  // The lineage graph around a product or port: {"address","nodes":[...],"edges":[{from, to,
+  // direction, depth, pipeline, columns, latest:{outputVersion, inputs}}]}.
+  Result<nlohmann::json> Lineage(const Caller& caller, const Address& address,
+                                 const LineageRequest& request);
+  // Every due pipeline, in dependency order (the scheduler's tick): batch pipelines whose
+  // schedule is due or, on-input, whose inputs changed; failed ones after their backoff;
+  // streaming pipelines one step. {"runs":[...]}; a failed run does not stop the others.
+  Result<nlohmann::json> RunDuePipelines();
+
   catalog::Catalog& catalog() { return *catalog_; }
 
  private:
@@ -276,6 +317,18 @@ class Platform {
 
   std::mutex streams_mu_;
   std::map<std::string, std::shared_ptr<OpenStream>> streams_;  // guarded by streams_mu_
+
+  // Pipelines: every product with a transform, parsed; the state store; one run at a time.
+  Result<std::vector<spec::DataProduct>> LoadProducts();
+  Result<pipeline::StateStore*> PipelineState();
+  // The runs themselves (pipeline_run.cc, pipeline_stream.cc) reach the ports through it.
+  struct PipelineRunner;
+  friend struct PipelineRunner;
+  std::mutex pipeline_state_mu_;
+  std::unique_ptr<pipeline::StateStore> pipeline_state_;  // guarded by pipeline_state_mu_
+  std::mutex pipeline_run_mu_;                            // held for the whole of a run
+  std::thread pipelines_thread_;  // background pipelines (StartBackgroundJobs)
+  Status pipelines_status_;       // guarded by jobs_mu_
 };
 
 struct DemoOptions {

@@ -191,6 +191,34 @@ json Build() {
                                    {"schema", {{"type", "string"}}}}})},
       {"responses", Responses("GlobalTypes")}};
 
+  // Pipelines (docs/pipelines.md).
+  const std::string product_path = "/v1/products/{domain}/{product}";
+  paths["/v1/pipelines"]["get"] = {{"summary", "Every pipeline in dependency order"},
+                                   {"responses", Responses("PipelineList")}};
+  json runs_params = product_params;
+  runs_params.push_back(QueryParam("limit", "integer", "how many runs (default 20)"));
+  paths[product_path + "/runs"]["get"] = {{"summary", "The runs of the product's pipeline"},
+                                          {"parameters", runs_params},
+                                          {"responses", Responses("RunList")}};
+  paths[product_path + "/runs"]["post"] = {{"summary", "Run the product's pipeline now"},
+                                           {"parameters", product_params},
+                                           {"responses", Responses("RunList")}};
+  paths[product_path + "/rebuild"]["post"] = {
+      {"summary", "Regenerate the product from its sources, optionally everything downstream"},
+      {"parameters", product_params},
+      {"requestBody", {{"content", {{"application/json", {{"schema", Ref("RebuildRequest")}}}}}}},
+      {"responses", Responses("RunList")}};
+  json lineage_params = product_params;
+  lineage_params.push_back(QueryParam("direction", "string", "upstream | downstream | both"));
+  lineage_params.push_back(QueryParam("depth", "integer", "how many steps (default 10)"));
+  paths[product_path + "/lineage"]["get"] = {{"summary", "The lineage graph around a product"},
+                                             {"parameters", lineage_params},
+                                             {"responses", Responses("LineageGraph")}};
+  json port_lineage_params = lineage_params;
+  port_lineage_params.push_back(PathParam("port", "the port"));
+  paths[port_path + "/lineage"]["get"] = {{"summary", "The lineage graph around a port"},
+                                          {"parameters", port_lineage_params},
+                                          {"responses", Responses("LineageGraph")}};
   json& s = doc["components"]["schemas"];
   s["IngestResult"] = {{"type", "object"},
                        {"properties",
@@ -221,6 +249,18 @@ json Build() {
                            {"properties",
                             {{"current", {{"type", "integer"}}},
                              {"versions", {{"type", "array"}, {"items", Ref("TableVersion")}}}}}};
+  s["PipelineList"] = {{"type", "object"}, {"properties", {{"pipelines", {{"type", "array"}}}}}};
+  s["RunList"] = {{"type", "object"}, {"properties", {{"runs", {{"type", "array"}}}}}};
+  s["RebuildRequest"] = {{"type", "object"},
+                         {"properties",
+                          {{"fromVersion", {{"type", "integer"}}},
+                           {"fromTime", {{"type", "string"}, {"format", "date-time"}}},
+                           {"downstream", {{"type", "boolean"}}}}}};
+  s["LineageGraph"] = {{"type", "object"},
+                       {"properties",
+                        {{"address", {{"type", "string"}}},
+                         {"nodes", {{"type", "array"}}},
+                         {"edges", {{"type", "array"}}}}}};
   s["SnapshotResult"] = {{"type", "object"}, {"properties", {{"published", {{"type", "array"}}}}}};
   s["Review"] = {{"type", "object"},
                  {"properties",

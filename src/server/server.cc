@@ -146,6 +146,7 @@ struct Server::Impl {
   bool stopped = false;
 
   void Routes();
+  void PipelineRoutes(const char* name);  // pipelines, runs, rebuild, lineage
   platform::Caller CallerOf(const httplib::Request&) const { return platform::Caller{}; }
 };
 
@@ -393,6 +394,7 @@ void Server::Impl::Routes() {
                                        return false;
                                      });
   });
+  PipelineRoutes(kName);
   http.Get(std::string("/v1/products/") + kName + "/" + kName + "/versions",
            [this](const httplib::Request& req, httplib::Response& res) {
              Result<Address> a = PathAddress(req, std::nullopt);
@@ -404,6 +406,68 @@ void Server::Impl::Routes() {
              Result<Address> a = PathAddress(req, Param(req, "version"));
              if (!a.ok()) return SendProblem(req, res, a.status());
              Reply(req, res, platform->ShowProduct(CallerOf(req), *a));
+           });
+}
+
+void Server::Impl::PipelineRoutes(const char* name) {
+  const std::string product = std::string("/v1/products/") + name + "/" + name;
+  http.Get("/v1/pipelines", [this](const httplib::Request& req, httplib::Response& res) {
+    Reply(req, res, platform->ListPipelines(CallerOf(req)));
+  });
+  http.Get(product + "/runs", [this](const httplib::Request& req, httplib::Response& res) {
+    Result<Address> a = PathAddress(req, std::nullopt);
+    if (!a.ok()) return SendProblem(req, res, a.status());
+    Result<uint32_t> limit = UintParam(req, "limit", 20);
+    if (!limit.ok()) return SendProblem(req, res, limit.status());
+    Reply(req, res, platform->PipelineRuns(CallerOf(req), *a, *limit));
+  });
+  http.Post(product + "/runs", [this](const httplib::Request& req, httplib::Response& res) {
+    Result<Address> a = PathAddress(req, std::nullopt);
+    if (!a.ok()) return SendProblem(req, res, a.status());
+    Reply(req, res, platform->RunPipeline(CallerOf(req), *a));
+  });
+  http.Post(product + "/rebuild", [this](const httplib::Request& req, httplib::Response& res) {
+    Result<Address> a = PathAddress(req, std::nullopt);
+    if (!a.ok()) return SendProblem(req, res, a.status());
+    json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
+    if (!body.is_object()) {
+      return SendProblem(req, res, InvalidArgument("request body: expected a JSON object"));
+    }
+    platform::Platform::RebuildRequest r;
+    r.downstream = body.value("downstream", false);
+    if (body.contains("fromVersion")) {
+      if (!body["fromVersion"].is_number_unsigned()) {
+        return SendProblem(req, res, InvalidArgument("fromVersion: expected a version number"));
+      }
+      r.from_version = body["fromVersion"].get<uint64_t>();
+    }
+    if (body.contains("fromTime")) {
+      Result<TimestampMicros> t = body["fromTime"].is_string()
+                                      ? ParseRfc3339(body["fromTime"].get<std::string>())
+                                      : Result<TimestampMicros>(InvalidArgument("not a string"));
+      if (!t.ok()) {
+        return SendProblem(req, res, InvalidArgument("fromTime: expected an RFC 3339 time"));
+      }
+      r.from_time = *t;
+    }
+    Reply(req, res, platform->Rebuild(CallerOf(req), *a, r));
+  });
+  http.Get(product + "(?:/ports/" + name + ")?/lineage",
+           [this](const httplib::Request& req, httplib::Response& res) {
+             Result<Address> a = PathAddress(req, std::nullopt);
+             if (!a.ok()) return SendProblem(req, res, a.status());
+             platform::Platform::LineageRequest r;
+             std::string direction = Param(req, "direction").value_or("both");
+             if (direction != "both" && direction != "upstream" && direction != "downstream") {
+               return SendProblem(
+                   req, res, InvalidArgument("direction: expected upstream, downstream or both"));
+             }
+             r.upstream = direction != "downstream";
+             r.downstream = direction != "upstream";
+             Result<uint32_t> depth = UintParam(req, "depth", 10);
+             if (!depth.ok()) return SendProblem(req, res, depth.status());
+             r.depth = static_cast<int>(*depth);
+             Reply(req, res, platform->Lineage(CallerOf(req), *a, r));
            });
 }
 

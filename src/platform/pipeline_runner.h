@@ -1,0 +1,61 @@
+#pragma once
+
+// platform/-internal: how a pipeline run reaches the ports (pipeline_run.cc, pipeline_stream.cc).
+// Every function takes the Platform whose private parts it uses; none keeps state of its own.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pipeline/pipeline.h"
+#include "platform/open_stream.h"
+#include "platform/platform.h"
+
+namespace loom::platform {
+
+struct Platform::PipelineRunner {
+  // What a rebuild pins: the exact input ranges of an output version, or the inputs at a time.
+  struct Pins {
+    std::vector<pipeline::InputRange> ranges;
+    std::optional<TimestampMicros> as_of;
+  };
+  // The inputs of one run, bound: each alias's SELECT over exactly the data read, its columns,
+  // and the ranges recorded as lineage.
+  struct Bound {
+    std::vector<pipeline::BoundInput> inputs;
+    std::map<std::string, std::vector<std::string>> columns;
+    std::vector<pipeline::InputRange> ranges;
+    std::map<std::string, std::string> alias_to_input;  // alias -> PortKey
+  };
+
+  // The caller a domain's pipelines run as.
+  static Caller ServiceCaller(const std::string& domain);
+  // Checks, before anything runs, that the transform's output and inputs exist and that the
+  // service principal may read every input: kPermissionDenied / kNotFound / kInvalidArgument
+  // naming the input (alias, address) and the descriptor line.
+  static Status Preflight(Platform& p, const Caller& service, const spec::DataProduct& product);
+  // Binds every input at its current data (or as pinned). A table input without a version
+  // fails with kFailedPrecondition.
+  static Result<Bound> BindInputs(Platform& p, const spec::DataProduct& product, const Pins* pins);
+  // Runs `sql` in the service principal's session and publishes its rows as the next version
+  // of `port` (a table port) with `inputs` recorded in the manifest.
+  static Result<table::Manifest> PublishSelect(Platform& p, const Caller& service,
+                                               const Address& port, const std::string& sql,
+                                               const std::vector<pipeline::InputRange>& inputs,
+                                               const std::string& description);
+  // Records lineage, column lineage and OpenLineage events of a finished run.
+  static Status Finish(Platform& p, const spec::DataProduct& product, pipeline::Run& run,
+                       const Bound* bound, const std::optional<pipeline::Progress>& progress);
+
+  static Result<pipeline::Run> Batch(Platform& p, const spec::DataProduct& product,
+                                     const std::string& trigger, const Pins* pins);
+  // One streaming step: everything new on the stream input since the committed progress.
+  static Result<pipeline::Run> StreamingStep(Platform& p, const spec::DataProduct& product,
+                                             const std::string& trigger);
+  // Whether an on-input pipeline's inputs differ from those its last successful run read.
+  static Result<bool> InputsChanged(Platform& p, const spec::DataProduct& product,
+                                    const pipeline::Run& last);
+};
+
+}  // namespace loom::platform

@@ -1,0 +1,104 @@
+// Streaming pipelines: windows into a table (same result as batch, late events), and events
+// into a stream (exactly once across a replay).
+
+#include "pipeline_fixture.h"
+
+namespace loom::pipeline {
+namespace {
+
+using nlohmann::json;
+
+class StreamingTest : public PipelineFixture {
+ protected:
+  void SetUp() override {
+    PipelineFixture::SetUp();
+    ApplyMesh();
+    ApplyMesh("streaming.yaml");
+    PublishTracks("track_id,artist_id,royalty_per_play\nt1,a1,0.01\nt2,a1,0.02\n");
+  }
+  Result<json> Step(const std::string& product) {
+    return platform_->RunPipeline(admin_, *Address::Parse(product));
+  }
+  // The streaming output of the hourly plays, and the batch twin's closed hours.
+  std::string Hours() {
+    return Query(
+        "SELECT strftime(timezone('UTC', hour), '%H:%M'), track_id, plays "
+        "FROM artist_payments.hourly_plays.hours");
+  }
+  std::string BatchHoursBefore(const std::string& end) {
+    return Query(
+        "SELECT strftime(timezone('UTC', hour), '%H:%M'), track_id, plays "
+        "FROM artist_payments.hourly_plays_batch.hours WHERE hour < TIMESTAMPTZ '" +
+        end + "'");
+  }
+};
+
+TEST_F(StreamingTest, WindowsGiveTheSameResultAsBatchOnTheSameInput) {
+  PublishPlays({{"e1", "p1", "u1", "t1", "2026-01-01T10:00:00Z"},
+                {"e2", "p2", "u1", "t2", "2026-01-01T10:59:00Z"},
+                {"e3", "p3", "u2", "t1", "2026-01-01T10:30:00Z"}});
+  Result<json> step = Step("loom://artist-payments/hourly-plays");
+  ASSERT_TRUE(step.ok()) << step.status().ToString();
+  // Watermark 10:49 (10:59 less 10 minutes): no hour is closed yet.
+  EXPECT_EQ((*step)["runs"][0]["outputVersion"], nullptr) << step->dump();
+  PublishPlays({{"e4", "p4", "u2", "t1", "2026-01-01T11:05:00Z"},
+                {"e5", "p5", "u3", "t2", "2026-01-01T11:40:00Z"},
+                {"e6", "p6", "u3", "t1", "2026-01-01T12:15:00Z"}});
+  step = Step("loom://artist-payments/hourly-plays");
+  ASSERT_TRUE(step.ok()) << step.status().ToString();
+  // Watermark 12:05: 10:00 and 11:00 closed, in one new version.
+  EXPECT_EQ((*step)["runs"][0]["outputVersion"], 1) << step->dump();
+  EXPECT_EQ(Hours(), "10:00,t1,2\n10:00,t2,1\n11:00,t1,1\n11:00,t2,1\n");
+  ASSERT_TRUE(Step("loom://artist-payments/hourly-plays-batch").ok());
+  EXPECT_EQ(Hours(), BatchHoursBefore("2026-01-01 12:00:00+00"));
+  // Nothing new: the step is skipped and nothing is recorded.
+  step = Step("loom://artist-payments/hourly-plays");
+  ASSERT_TRUE(step.ok());
+  EXPECT_EQ((*step)["runs"][0]["status"], "skipped");
+  EXPECT_EQ(Runs("loom://artist-payments/hourly-plays").size(), 2u);
+}
+
+TEST_F(StreamingTest, ALateEventIsCountedKeptOutAndReported) {
+  PublishPlays({{"e1", "p1", "u1", "t1", "2026-01-01T10:10:00Z"},
+                {"e2", "p2", "u1", "t1", "2026-01-01T11:20:00Z"}});
+  ASSERT_TRUE(Step("loom://artist-payments/hourly-plays").ok());
+  EXPECT_EQ(Hours(), "10:00,t1,1\n");
+  // 10:50 arrives after the 10:00 hour closed (watermark 11:10): late. 11:05 is on time.
+  PublishPlays({{"e3", "p3", "u2", "t2", "2026-01-01T10:50:00Z"},
+                {"e4", "p4", "u2", "t2", "2026-01-01T11:05:00Z"},
+                {"e5", "p5", "u2", "t2", "2026-01-01T12:30:00Z"}});
+  Result<json> step = Step("loom://artist-payments/hourly-plays");
+  ASSERT_TRUE(step.ok()) << step.status().ToString();
+  const json& run = (*step)["runs"][0];
+  EXPECT_EQ(run["detail"]["late"], 1) << run.dump();
+  EXPECT_EQ(run["detail"]["lateEvents"][0]["offset"], 2);
+  EXPECT_EQ(run["detail"]["lateEvents"][0]["window"], "2026-01-01T10:00:00.000000Z");
+  EXPECT_EQ(Hours(), "10:00,t1,1\n11:00,t1,1\n11:00,t2,1\n");
+}
+
+TEST_F(StreamingTest, AStreamOutputIsExactlyOnceAcrossAReplay) {
+  PublishPlays({{"e1", "p1", "u1", "t1", "2026-01-01T10:00:00Z"},
+                {"e2", "p2", "u2", "t2", "2026-01-01T10:01:00Z"},
+                {"e3", "p3", "u3", "t9", "2026-01-01T10:02:00Z"}});
+  Result<json> step = Step("loom://media-player/artist-plays");
+  ASSERT_TRUE(step.ok()) << step.status().ToString();
+  EXPECT_EQ((*step)["runs"][0]["detail"]["accepted"], 3) << step->dump();
+  // Crash between publishing and committing, replayed: the same ids, all duplicates.
+  platform::Platform::RebuildRequest again;
+  Result<json> replay =
+      platform_->Rebuild(admin_, *Address::Parse("loom://media-player/artist-plays"), again);
+  ASSERT_TRUE(replay.ok()) << replay.status().ToString();
+  EXPECT_EQ((*replay)["runs"][0]["detail"]["duplicates"], 3) << replay->dump();
+  EXPECT_EQ((*replay)["runs"][0]["detail"]["accepted"], 0);
+  PublishPlays({{"e4", "p4", "u1", "t2", "2026-01-01T10:03:00Z"}});
+  ASSERT_TRUE(Step("loom://media-player/artist-plays").ok());
+  EXPECT_EQ(
+      Query("SELECT play_id, user_id, coalesce(artist_id, '-'), "
+            "strftime(timezone('UTC', played_at), '%H:%M') FROM media_player.artist_plays.plays"),
+      "p1,u1,a1,10:00\np2,u2,a1,10:01\np3,u3,-,10:02\np4,u1,a1,10:03\n");
+  EXPECT_EQ(Query("SELECT count(DISTINCT ce_id), count(*) FROM media_player.artist_plays.plays"),
+            "4,4\n");
+}
+
+}  // namespace
+}  // namespace loom::pipeline
