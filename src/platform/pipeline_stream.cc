@@ -56,22 +56,29 @@ Result<pipeline::Run> Platform::PipelineRunner::StreamingStep(Platform& p,
   run.trigger = trigger;
   run.principal = service.principal;
   run.status = pipeline::RunStatus::kSkipped;
-  LOOM_RETURN_IF_ERROR(Preflight(p, service, product).WithPrefix("pipeline " + run.pipeline));
   // The one stream input drives the step; table inputs are read at their current version.
   const spec::InputPort* driver = nullptr;
+  Status checked = Preflight(p, service, product);
   for (const spec::InputPort& in : product.input_ports) {
-    LOOM_ASSIGN_OR_RETURN(std::unique_ptr<PortRef> ref, p.ResolvePort(in.address));
-    if (ref->port->kind != spec::PortKind::kStream) continue;
+    if (!checked.ok()) break;
+    Result<std::unique_ptr<PortRef>> ref = p.ResolvePort(in.address);
+    if (!ref.ok() || (*ref)->port->kind != spec::PortKind::kStream) continue;
     if (driver != nullptr) {
-      return InvalidArgument("pipeline " + run.pipeline + ": a streaming transform reads one " +
-                             "stream input; '" + driver->alias + "' and '" + in.alias +
-                             "' are both streams");
+      checked = InvalidArgument("a streaming transform reads one stream input; '" + driver->alias +
+                                "' and '" + in.alias + "' are both streams");
     }
     driver = &in;
   }
-  if (driver == nullptr) {
-    return InvalidArgument("pipeline " + run.pipeline +
-                           ": a streaming transform needs a stream input port");
+  if (checked.ok() && driver == nullptr) {
+    checked = InvalidArgument("a streaming transform needs a stream input port");
+  }
+  if (!checked.ok()) {
+    // Recorded, so that the scheduler backs off instead of failing every tick.
+    LOOM_RETURN_IF_ERROR(state->BeginRun(run));
+    run.status = pipeline::RunStatus::kFailed;
+    run.error = checked.message();
+    LOOM_RETURN_IF_ERROR(Finish(p, product, run, nullptr, std::nullopt));
+    return checked.WithPrefix("pipeline " + run.pipeline);
   }
   Address driver_port{driver->address.domain, driver->address.product, driver->address.port, {}};
   const std::string driver_key = pipeline::PortKey(driver_port);

@@ -191,12 +191,14 @@ Result<json> Platform::RunDuePipelines() {
     LOOM_ASSIGN_OR_RETURN(const spec::DataProduct* product, FindTransform(products, n.output));
     std::string key = pipeline::PortKey(n.output);
     Result<pipeline::Run> run = Status::Ok();
+    LOOM_ASSIGN_OR_RETURN(int32_t failures, state->ConsecutiveFailures(key));
+    LOOM_ASSIGN_OR_RETURN(std::optional<pipeline::Run> last, state->LastFinished(key));
     if (n.mode == spec::TransformMode::kStreaming) {
-      run = Platform::PipelineRunner::StreamingStep(*this, *product, "stream");
+      if (failures > 0 && last && now < last->finished_at + Backoff(failures)) continue;
+      run = Platform::PipelineRunner::StreamingStep(*this, *product,
+                                                    failures > 0 ? "retry" : "stream");
     } else {
-      LOOM_ASSIGN_OR_RETURN(int32_t failures, state->ConsecutiveFailures(key));
       LOOM_ASSIGN_OR_RETURN(std::optional<pipeline::Run> last_ok, state->LastSucceeded(key));
-      LOOM_ASSIGN_OR_RETURN(std::optional<pipeline::Run> last, state->LastFinished(key));
       std::string trigger;
       if (failures > 0 && last) {
         if (now >= last->finished_at + Backoff(failures)) trigger = "retry";
