@@ -95,6 +95,7 @@ Status RunDemo(const DemoOptions& options, std::FILE* out) {
   popts.data_dir = options.data_dir;
   LOOM_ASSIGN_OR_RETURN(std::unique_ptr<Platform> p, Platform::Open(popts));
   const Caller governance{"group:governance"};
+  const Caller admin{};  // the local administrator of embedded mode
 
   story.Step("The governance group sets the global policies: shared identifiers, rules and grants");
   LOOM_ASSIGN_OR_RETURN(json policies,
@@ -269,6 +270,28 @@ Status RunDemo(const DemoOptions& options, std::FILE* out) {
     }
   }
 
+  story.Step("The consumer domains' pipelines run, in dependency order, as their services");
+  LOOM_ASSIGN_OR_RETURN(json pipelines, p->ListPipelines(admin));
+  for (const json& pl : pipelines["pipelines"]) {
+    LOOM_ASSIGN_OR_RETURN(Address product, Address::Parse(pl.value("product", "")));
+    auto started = std::chrono::steady_clock::now();
+    LOOM_ASSIGN_OR_RETURN(json runs, p->RunPipeline(admin, product));
+    double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
+    for (const json& run : runs["runs"]) {
+      std::string version = run["outputVersion"].is_null()
+                                ? std::string("-")
+                                : "@" + std::to_string(run["outputVersion"].get<uint64_t>());
+      story.Line("%-42s %-9s %-25s %7lld rows %-3s %5.0f ms", product.ToString().c_str(),
+                 pl.value("mode", "").c_str(), run.value("principal", "").c_str(),
+                 static_cast<long long>(run.value("rows", int64_t{0})), version.c_str(), ms);
+      if (run.value("status", "") != "succeeded") {
+        story.Line("  %s: %s", run.value("status", "").c_str(), run.value("error", "").c_str());
+      }
+    }
+  }
+
   story.Step("A consumer asks across four domains: the top artists' royalties this month");
   const std::string royalties =
       "SELECT a.name AS artist, a.label_id AS label, count(*) AS plays,\n"
@@ -289,6 +312,46 @@ Status RunDemo(const DemoOptions& options, std::FILE* out) {
   LOOM_ASSIGN_OR_RETURN(engine::EncodeStats stats, prepared->Run(table_out));
   (void)stats;
   story.Block("", table_out.str());
+
+  // The payments domain's own product gives the same answer as the ad-hoc query.
+  const std::string from_product =
+      "SELECT a.name AS artist, r.royalties_eur FROM artist_payments.monthly_royalties.monthly r "
+      "JOIN artists.profiles.current a USING (artist_id) WHERE r.month = DATE '2026-11-01' "
+      "ORDER BY r.royalties_eur DESC, artist LIMIT 1";
+  Platform::QueryOptions csv;
+  csv.format = engine::Format::kCsv;
+  LOOM_ASSIGN_OR_RETURN(std::unique_ptr<Platform::PreparedQuery> top,
+                        p->PrepareQuery(admin, from_product, csv));
+  engine::StringSink top_out;
+  LOOM_ASSIGN_OR_RETURN(engine::EncodeStats top_stats, top->Run(top_out));
+  (void)top_stats;
+  std::string top_row = top_out.str().substr(top_out.str().find('\n') + 1);
+  while (!top_row.empty() && top_row.back() == '\n') top_row.pop_back();
+  story.Line("artist-payments/monthly-royalties, the payments domain's product, agrees: %s EUR",
+             top_row.c_str());
+
+  story.Step("Lineage of artist-payments: the exact inputs of every number");
+  Platform::LineageRequest lr;
+  lr.downstream = false;
+  LOOM_ASSIGN_OR_RETURN(Address royalties_product,
+                        Address::Parse("loom://artist-payments/monthly-royalties"));
+  LOOM_ASSIGN_OR_RETURN(json lineage, p->Lineage(admin, royalties_product, lr));
+  for (const json& e : lineage["edges"]) {
+    std::string inputs;
+    if (e.contains("latest") && e["latest"].is_object()) {
+      for (const json& in : e["latest"]["inputs"]) {
+        if (in.contains("version")) {
+          inputs += " @" + std::to_string(in["version"].get<uint64_t>());
+        } else if (in.contains("offsetEnd")) {
+          inputs += " p" + std::to_string(in.value("partition", 0)) + "[" +
+                    std::to_string(in.value("offsetBegin", int64_t{0})) + "," +
+                    std::to_string(in.value("offsetEnd", int64_t{0})) + ")";
+        }
+      }
+    }
+    story.Line("%s <- %s%s", e.value("to", "").c_str(), e.value("from", "").c_str(),
+               inputs.c_str());
+  }
 
   story.Step("The query surface is closed: SQL cannot read files, settings or metadata");
   Result<std::unique_ptr<Platform::PreparedQuery>> refused =

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -193,6 +194,18 @@ TEST_F(DemoTest, RoyaltiesPerArtistMatchTheRawPlays) {
     EXPECT_EQ(MicrosOf(row["royalties"]), it->second.second) << row.dump();
   }
 
+  // The payments domain's pipeline computed the same, per artist, for November.
+  std::vector<json> product = Query(
+      "SELECT artist_id, plays, royalties_eur FROM artist_payments.monthly_royalties.monthly "
+      "WHERE month = DATE '2026-11-01' ORDER BY 1");
+  ASSERT_EQ(product.size(), expected.size());
+  for (const json& row : product) {
+    auto it = expected.find(row["artist_id"].get<std::string>());
+    ASSERT_NE(it, expected.end()) << row.dump();
+    EXPECT_EQ(row["plays"].get<int64_t>(), it->second.first) << row.dump();
+    EXPECT_EQ(MicrosOf(row["royalties_eur"]), it->second.second) << row.dump();
+  }
+
   // The story's top artist is the one with the largest royalties (ties by name).
   auto top = std::max_element(expected.begin(), expected.end(), [&](const auto& a, const auto& b) {
     if (a.second.second != b.second.second) return a.second.second < b.second.second;
@@ -201,6 +214,35 @@ TEST_F(DemoTest, RoyaltiesPerArtistMatchTheRawPlays) {
   std::smatch m;
   ASSERT_TRUE(std::regex_search(result_->out, m, std::regex("(Artist [0-9]+)"))) << result_->out;
   EXPECT_EQ(m[1].str(), names[top->first]) << result_->out;
+}
+
+TEST_F(DemoTest, SessionsAreThePlaysOfAListenerLessThan30MinutesApart) {
+  std::map<std::string, std::vector<std::string>> times;  // user -> played_at (RFC 3339, UTC)
+  std::set<std::string> seen;
+  for (const std::string& line : Lines(Raw("plays.jsonl"))) {
+    json e = json::parse(line);
+    if (!ValidPlay(e)) continue;
+    if (!seen.insert(e["source"].get<std::string>() + "\n" + e["id"].get<std::string>()).second) {
+      continue;
+    }
+    times[e["data"]["user_id"]].push_back(e["data"]["played_at"]);
+  }
+  auto seconds = [](const std::string& t) {
+    std::tm tm{};
+    strptime(t.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return static_cast<int64_t>(timegm(&tm));
+  };
+  int64_t sessions = 0;
+  for (auto& [user, list] : times) {
+    std::sort(list.begin(), list.end());
+    for (size_t i = 0; i < list.size(); ++i) {
+      sessions += i == 0 || seconds(list[i]) - seconds(list[i - 1]) > 30 * 60;
+    }
+  }
+  ASSERT_GT(sessions, 0);
+  std::vector<json> got = Query("SELECT count(*) AS n FROM listener_sessions.sessions.daily");
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0]["n"].get<int64_t>(), sessions);
 }
 
 TEST_F(DemoTest, QualityEventsPerDeviceMatchTheRawEvents) {
