@@ -326,7 +326,7 @@ Status RunDemo(const DemoOptions& options, std::FILE* out) {
   LOOM_ASSIGN_OR_RETURN(engine::EncodeStats top_stats, top->Run(top_out));
   (void)top_stats;
   std::string top_row = top_out.str().substr(top_out.str().find('\n') + 1);
-  while (!top_row.empty() && top_row.back() == '\n') top_row.pop_back();
+  while (!top_row.empty() && (top_row.back() == '\n' || top_row.back() == '\r')) top_row.pop_back();
   story.Line("artist-payments/monthly-royalties, the payments domain's product, agrees: %s EUR",
              top_row.c_str());
 
