@@ -235,8 +235,32 @@ Result<pipeline::Run> Platform::PipelineRunner::StreamingStep(Platform& p,
           }
           run.rows = static_cast<int64_t>(events.size());
           if (!events.empty()) {
-            Result<json> published = p.PublishEvents(
-                service, output, "application/cloudevents-batch+json", events.dump(), {});
+            // In requests within the ingest limits (10,000 events, 16 MiB), answers merged.
+            Result<json> published = json{{"accepted", 0},
+                                          {"duplicates", 0},
+                                          {"quarantined", 0},
+                                          {"rejected", 0},
+                                          {"records", json::array()}};
+            constexpr size_t kChunkEvents = 2000;
+            for (size_t at = 0; at < events.size() && published.ok(); at += kChunkEvents) {
+              json chunk = json::array();
+              for (size_t i = at; i < std::min(events.size(), at + kChunkEvents); ++i) {
+                chunk.push_back(events[i]);
+              }
+              Result<json> part = p.PublishEvents(
+                  service, output, "application/cloudevents-batch+json", chunk.dump(), {});
+              if (!part.ok()) {
+                published = part.status();
+                break;
+              }
+              for (const char* k : {"accepted", "duplicates", "quarantined", "rejected"}) {
+                (*published)[k] = (*published)[k].get<int64_t>() + (*part)[k].get<int64_t>();
+              }
+              for (json& r : (*part)["records"]) {
+                r["index"] = r["index"].get<size_t>() + at;
+                (*published)["records"].push_back(std::move(r));
+              }
+            }
             st = published.status();
             if (published.ok()) {
               pipeline::FaultPoint("pipeline-after-publish");
