@@ -58,7 +58,7 @@ Workload MakeWorkload(size_t n, size_t batch_size) {
         "{\"specversion\":\"1.0\",\"id\":\"%s\",\"source\":\"/media-player/%s/app\","
         "\"type\":\"com.loom.media.play\",\"time\":\"2026-11-26T10:%02d:%02d.%03dZ\","
         "\"datacontenttype\":\"application/json\",\"data\":{\"event_id\":\"%s\","
-        "\"user_id\":\"user-%07llu\",\"track_id\":\"track-%08llu\",\"artist_id\":\"artist-%06llu\","
+        "\"user_id\":\"usr_%010llu\",\"track_id\":\"trk_%010llu\",\"artist_id\":\"art_%08llu\","
         "\"played_at\":\"2026-11-26T10:%02d:%02d.%03dZ\",\"duration_ms\":%llu,\"device\":\"%s\","
         "\"country\":\"%s\"}}",
         id.c_str(), kDevices[r % 6], min, sec, ms, id.c_str(),
