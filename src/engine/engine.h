@@ -24,6 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/block_cipher.h"
 #include "core/clock.h"
 #include "core/file_system.h"
 #include "core/status.h"
@@ -234,6 +235,12 @@ struct Relation {
   std::vector<std::string> files;  // Parquet files of one table version (may be empty)
   std::vector<RelationColumn> columns;
   std::string row_filter;  // "" = all rows; else a SQL predicate over the raw columns
+  // Encrypted products: when not empty, files[i] is sealed whole with `cipher` under the AAD
+  // file_aads[i] (core/sealed_file.h). The session opens each into an in-memory file (memfd)
+  // before DuckDB reads it, so plaintext never touches the disk; kDataLoss when one does not
+  // decrypt, kFailedPrecondition when `cipher` is null.
+  std::vector<std::string> file_aads = {};
+  const BlockCipher* cipher = nullptr;  // not owned; used only during Session::Open
 };
 
 struct SessionOptions {
@@ -300,6 +307,13 @@ struct StreamTierOptions {
   // A file replaced by compaction or dropped by retention stays on disk this long, so that
   // sessions opened before (in any process) can still read it; then a Sync or Open deletes it.
   std::chrono::seconds obsolete_grace{900};
+  // Encryption at rest (confidential and restricted products): tier files are written by
+  // DuckDB into memory (memfd), with the NDJSON staging data, and stored sealed whole with this
+  // cipher, AAD = SealedFileAad(encryption_context, file name); merges open them into memory.
+  // The MANIFEST records it: a tier written with a cipher is kFailedPrecondition without one,
+  // and the reverse. Not owned; must outlive the StreamTier.
+  const BlockCipher* cipher = nullptr;
+  std::string encryption_context = {};  // e.g. the port's address
 };
 
 // One published tier file: the records [first, end) of one partition, in offset order.

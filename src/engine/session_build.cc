@@ -67,7 +67,31 @@ Status SealDatabase(Connection& trusted, const std::vector<std::string>& files,
   return trusted.Execute(seal);
 }
 
+// Opens the sealed files of an encrypted relation into memory and points it at them.
+static Status OpenSealedRelation(Relation& r, std::vector<std::unique_ptr<MemFile>>* plain_files) {
+  if (r.file_aads.empty()) return Status::Ok();
+  if (r.cipher == nullptr) {
+    return FailedPrecondition("relation '" + r.sql_name +
+                              "' is encrypted at rest and no key was given (is the master key "
+                              "configured?)");
+  }
+  if (r.file_aads.size() != r.files.size()) {
+    return InvalidArgument("relation '" + r.sql_name + "': one AAD per encrypted file is needed");
+  }
+  for (size_t i = 0; i < r.files.size(); ++i) {
+    const std::string name = std::filesystem::path(r.files[i]).filename().string();
+    Result<std::unique_ptr<MemFile>> plain =
+        OpenSealedFile(*FileSystem::Default(), *r.cipher, r.files[i], r.file_aads[i], name);
+    if (!plain.ok()) return plain.status().WithPrefix("relation '" + r.sql_name + "'");
+    r.files[i] = (*plain)->path();
+    plain_files->push_back(std::move(*plain));
+  }
+  r.cipher = nullptr;  // not needed past Open
+  return Status::Ok();
+}
+
 Status Session::Impl::Build() {
+  for (Relation& r : options.relations) LOOM_RETURN_IF_ERROR(OpenSealedRelation(r, &plain_files));
   struct Parts {
     std::string domain, product, port;
   };

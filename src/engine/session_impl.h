@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/sealed_file.h"
 #include "engine/engine.h"
 #include "engine/handles.h"
 
@@ -57,7 +58,9 @@ struct Session::Impl {
   std::unique_ptr<Connection> user;     // runs admitted queries only
   std::set<std::string> relation_names;
   std::vector<std::string> secrets;  // texts scrubbed from every message (paths, masks)
-  std::string out_dir;               // private: Parquet exports
+  // Decrypted files of encrypted relations; outlive `db` (the destructor resets it first).
+  std::vector<std::unique_ptr<MemFile>> plain_files;
+  std::string out_dir;  // private: Parquet exports
   std::atomic<bool> cancelled{false};
   std::atomic<bool> timed_out{false};
   std::unique_ptr<Watchdog> watchdog;

@@ -25,6 +25,7 @@ Result<std::unique_ptr<StreamTier>> StreamTier::Open(const std::string& dir,
   impl->dir = std::filesystem::absolute(dir).lexically_normal().string();
   while (impl->dir.size() > 1 && impl->dir.back() == '/') impl->dir.pop_back();
   impl->options = std::move(options);
+  impl->crypto = TierCrypto{impl->options.cipher, impl->options.encryption_context};
   LOOM_RETURN_IF_ERROR(impl->options.fs->CreateDirs(impl->dir));
   if (impl->options.database != nullptr) {
     impl->db = impl->options.database;
@@ -40,6 +41,19 @@ Result<std::unique_ptr<StreamTier>> StreamTier::Open(const std::string& dir,
     LOOM_ASSIGN_OR_RETURN(impl->manifest, impl->LoadAndClean());
   }
   return std::unique_ptr<StreamTier>(new StreamTier(std::move(impl)));
+}
+
+Status StreamTier::Impl::CheckEncryption(const TierManifest& m) const {
+  if (m.encrypted && crypto.cipher == nullptr) {
+    return FailedPrecondition("stream tier '" + dir +
+                              "' is encrypted at rest and no key was given (is the master key "
+                              "configured?)");
+  }
+  if (!m.encrypted && crypto.cipher != nullptr && !m.files.empty()) {
+    return FailedPrecondition("stream tier '" + dir +
+                              "' holds plaintext files; it cannot continue encrypted");
+  }
+  return Status::Ok();
 }
 
 Result<TierManifest> StreamTier::Impl::LoadAndClean() {
@@ -92,7 +106,8 @@ Status StreamTier::Impl::Compact(Connection& con, TierManifest& m, int32_t p,
                    (end - 1)->end, 0};
   std::vector<std::string> in;
   for (auto it = first; it != end; ++it) in.push_back(Path(it->name));
-  LOOM_ASSIGN_OR_RETURN(merged.bytes, MergeFiles(con, *options.fs, in, sum, Path(merged.name)));
+  LOOM_ASSIGN_OR_RETURN(merged.bytes,
+                        MergeFiles(con, *options.fs, in, sum, Path(merged.name), crypto));
   const int64_t now = options.clock->NowMicros();
   for (auto it = first; it != end; ++it) m.obsolete.push_back({it->name, now});
   stats.files_merged += static_cast<int32_t>(end - first);
@@ -117,7 +132,9 @@ Result<StreamSyncStats> StreamTier::Impl::SyncLocked(const log::Log& log,
     return FailedPrecondition("stream tier '" + dir +
                               "' was written with another schema; its columns were:\n" + m.schema);
   }
+  LOOM_RETURN_IF_ERROR(CheckEncryption(m));
   const TierManifest before = m;
+  m.encrypted = crypto.cipher != nullptr;
   m.partitions = partitions;
   m.schema = signature;
   m.ends.resize(partitions, 0);
@@ -137,7 +154,7 @@ Result<StreamSyncStats> StreamTier::Impl::SyncLocked(const log::Log& log,
       const std::string staging = JoinPath(
           temp_dir, "staging-" + e.name.substr(0, e.name.size() - 8) + "-" + NewUuid() + ".ndjson");
       LOOM_ASSIGN_OR_RETURN(e.bytes, ConvertRange(*con, fs, log, p, start, log_end.value,
-                                                  data_columns, staging, Path(e.name)));
+                                                  data_columns, staging, Path(e.name), crypto));
       auto pos = std::find_if(m.files.begin(), m.files.end(),
                               [p](const TierEntry& x) { return x.partition > p; });
       m.files.insert(pos, std::move(e));
@@ -168,7 +185,7 @@ Result<StreamSyncStats> StreamTier::Impl::SyncLocked(const log::Log& log,
   });
   const bool changed = stats.files_written > 0 || stats.files_dropped > 0 || !expired.empty() ||
                        before.partitions != m.partitions || before.schema != m.schema ||
-                       before.ends != m.ends;
+                       before.encrypted != m.encrypted || before.ends != m.ends;
   if (changed) {
     m.generation = generation;
     LOOM_RETURN_IF_ERROR(fs.SyncDir(dir));  // the new files' entries, before the manifest
@@ -207,7 +224,12 @@ Result<engine::Relation> StreamTier::ToRelation(const std::string& sql_name,
     return FailedPrecondition("stream tier '" + impl_->dir +
                               "' holds files of another schema; Sync with this schema first");
   }
-  for (const TierEntry& f : impl_->manifest.files) r.files.push_back(impl_->Path(f.name));
+  LOOM_RETURN_IF_ERROR(impl_->CheckEncryption(impl_->manifest));
+  for (const TierEntry& f : impl_->manifest.files) {
+    r.files.push_back(impl_->Path(f.name));
+    if (impl_->crypto.cipher != nullptr) r.file_aads.push_back(impl_->crypto.Aad(f.name));
+  }
+  r.cipher = impl_->crypto.cipher;
   r.columns = std::move(columns);
   return r;
 }

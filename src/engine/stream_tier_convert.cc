@@ -1,9 +1,11 @@
 // Record ranges of a log partition -> NDJSON staging file -> typed Parquet tier file (DuckDB).
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <regex>
 
+#include "core/sealed_file.h"
 #include "engine/engine.h"
 #include "engine/stream_tier_impl.h"
 #include "log/log.h"
@@ -113,10 +115,37 @@ Result<int64_t> SyncAndSize(FileSystem& fs, const std::string& path) {
   return static_cast<int64_t>(size);
 }
 
+// Where staging bytes go: a file through the file system, or (encrypted ports) memory.
+class StagingSink {
+ public:
+  StagingSink(std::unique_ptr<WritableFile> file, MemFile* mem)
+      : file_(std::move(file)), mem_(mem) {}
+  Status Append(std::string_view bytes) {
+    if (file_ != nullptr) return file_->Append(std::span<const char>(bytes.data(), bytes.size()));
+    mem_bytes_.append(bytes);
+    return Status::Ok();
+  }
+  Status Close() {
+    if (file_ != nullptr) return file_->Close();
+    Status s = mem_->Write(mem_bytes_);
+    std::fill(mem_bytes_.begin(), mem_bytes_.end(), '\0');
+    return s;
+  }
+
+ private:
+  std::unique_ptr<WritableFile> file_;
+  MemFile* mem_;
+  std::string mem_bytes_;
+};
+
 Status WriteStaging(FileSystem& fs, const log::Log& log, int32_t partition, int64_t first,
-                    int64_t end, const std::string& staging) {
-  LOOM_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> f,
-                        fs.NewWritableFile(staging, OpenMode::kTruncate));
+                    int64_t end, const std::string& staging, MemFile* mem) {
+  std::unique_ptr<WritableFile> file;
+  if (mem == nullptr) {
+    LOOM_ASSIGN_OR_RETURN(file, fs.NewWritableFile(staging, OpenMode::kTruncate));
+  }
+  StagingSink sink(std::move(file), mem);
+  StagingSink* f = &sink;
   LOOM_ASSIGN_OR_RETURN(std::unique_ptr<log::Reader> reader,
                         log.NewReader(partition, log::Offset(first), log::Offset(end)));
   std::string buf;
@@ -137,7 +166,7 @@ Status WriteStaging(FileSystem& fs, const log::Log& log, int32_t partition, int6
     AppendLine(buf, r);
     ++next;
     if (buf.size() >= kFlushBytes) {
-      LOOM_RETURN_IF_ERROR(f->Append(std::span<const char>(buf.data(), buf.size())));
+      LOOM_RETURN_IF_ERROR(f->Append(buf));
       buf.clear();
     }
   }
@@ -145,47 +174,82 @@ Status WriteStaging(FileSystem& fs, const log::Log& log, int32_t partition, int6
     return DataLoss("stream tier: partition " + std::to_string(partition) + " ended at offset " +
                     std::to_string(next) + ", expected " + std::to_string(end));
   }
-  if (!buf.empty()) LOOM_RETURN_IF_ERROR(f->Append(std::span<const char>(buf.data(), buf.size())));
+  if (!buf.empty()) LOOM_RETURN_IF_ERROR(f->Append(buf));
   // No fsync: the staging file is read back at once and never needed after a crash.
   return f->Close();
 }
 
 }  // namespace
 
+std::string TierCrypto::Aad(const std::string& path) const {
+  return SealedFileAad(context, path.substr(path.rfind('/') + 1));
+}
+
 Result<int64_t> ConvertRange(Connection& con, FileSystem& fs, const log::Log& log,
                              int32_t partition, int64_t first, int64_t end,
                              const std::vector<RelationColumn>& data_columns,
-                             const std::string& staging, const std::string& out) {
-  Status s = WriteStaging(fs, log, partition, first, end, staging);
+                             const std::string& staging, const std::string& out,
+                             const TierCrypto& crypto) {
+  std::unique_ptr<MemFile> staging_mem;
+  std::unique_ptr<MemFile> out_mem;
+  if (crypto.cipher != nullptr) {
+    LOOM_ASSIGN_OR_RETURN(staging_mem, MemFile::Create("loom-tier-staging"));
+    LOOM_ASSIGN_OR_RETURN(out_mem, MemFile::Create("loom-tier"));
+  }
+  const std::string& staging_path = staging_mem ? staging_mem->path() : staging;
+  const std::string& out_path = out_mem ? out_mem->path() : out;
+  Status s = WriteStaging(fs, log, partition, first, end, staging, staging_mem.get());
   if (s.ok()) {
-    Result<int64_t> n =
-        CopyCount(con, "COPY (" + SelectFromStaging(partition, data_columns, staging) + ") TO " +
-                           QuoteString(out) + " (FORMAT parquet, COMPRESSION zstd)");
+    Result<int64_t> n = CopyCount(
+        con, "COPY (" + SelectFromStaging(partition, data_columns, staging_path) + ") TO " +
+                 QuoteString(out_path) + " (FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false)");
     if (!n.ok()) {
-      s = ConversionError(n.status(), partition, first, end, staging);
+      s = ConversionError(n.status(), partition, first, end, staging_path);
     } else if (*n != end - first) {
       s = DataLoss("stream tier: partition " + std::to_string(partition) + " converted " +
                    std::to_string(*n) + " rows for " + std::to_string(end - first) + " records");
     }
   }
-  Status removed = fs.DeleteFile(staging);
+  Status removed = staging_mem ? Status::Ok() : fs.DeleteFile(staging);
   LOOM_RETURN_IF_ERROR(s);
   LOOM_RETURN_IF_ERROR(removed);
+  if (out_mem) {
+    LOOM_RETURN_IF_ERROR(SealFile(fs, *crypto.cipher, *out_mem, out, crypto.Aad(out)).status());
+  }
   return SyncAndSize(fs, out);
 }
 
 Result<int64_t> MergeFiles(Connection& con, FileSystem& fs, const std::vector<std::string>& in,
-                           int64_t rows, const std::string& out) {
+                           int64_t rows, const std::string& out, const TierCrypto& crypto) {
+  std::vector<std::unique_ptr<MemFile>> plain;
+  std::unique_ptr<MemFile> out_mem;
   std::string list;
-  for (size_t i = 0; i < in.size(); ++i) list += (i ? ", " : "") + QuoteString(in[i]);
+  for (size_t i = 0; i < in.size(); ++i) {
+    std::string path = in[i];
+    if (crypto.cipher != nullptr) {
+      const std::string name = path.substr(path.rfind('/') + 1);
+      LOOM_ASSIGN_OR_RETURN(std::unique_ptr<MemFile> m,
+                            OpenSealedFile(fs, *crypto.cipher, path, crypto.Aad(path), name));
+      path = m->path();
+      plain.push_back(std::move(m));
+    }
+    list += (i ? ", " : "") + QuoteString(path);
+  }
+  if (crypto.cipher != nullptr) {
+    LOOM_ASSIGN_OR_RETURN(out_mem, MemFile::Create("loom-tier"));
+  }
   // read_parquet keeps file order and row order (preserve_insertion_order), so the merged file
   // stays in offset order.
   LOOM_ASSIGN_OR_RETURN(
       int64_t n, CopyCount(con, "COPY (SELECT * FROM read_parquet([" + list + "])) TO " +
-                                    QuoteString(out) + " (FORMAT parquet, COMPRESSION zstd)"));
+                                    QuoteString(out_mem ? out_mem->path() : out) +
+                                    " (FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false)"));
   if (n != rows) {
     return DataLoss("stream tier: merged " + std::to_string(n) + " rows, expected " +
                     std::to_string(rows));
+  }
+  if (out_mem) {
+    LOOM_RETURN_IF_ERROR(SealFile(fs, *crypto.cipher, *out_mem, out, crypto.Aad(out)).status());
   }
   return SyncAndSize(fs, out);
 }

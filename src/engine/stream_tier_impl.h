@@ -41,6 +41,7 @@ struct TierManifest {
   std::vector<int64_t> ends;     // per partition: one past the last tiered offset
   std::vector<TierEntry> files;  // sorted by partition, then first offset
   std::vector<ObsoleteEntry> obsolete;
+  bool encrypted = false;  // files sealed whole with the port's cipher
 };
 
 std::string ManifestToJson(const TierManifest& m);
@@ -64,18 +65,28 @@ class TierLock {
   int fd_;
 };
 
+// How tier files are sealed: null cipher = plaintext files.
+struct TierCrypto {
+  const BlockCipher* cipher = nullptr;
+  std::string context;
+  // The AAD of the tier file at `path` (its name within the tier).
+  std::string Aad(const std::string& path) const;
+};
+
 // Converts the records [first, end) of one partition into the Parquet file `out`: writes them
 // as NDJSON to `staging` through `fs`, then COPYs them to `out` with `con`, fsyncs `out` and
-// removes `staging`. Returns the bytes of `out`.
+// removes `staging`. Returns the bytes of `out`. With a cipher, staging data and Parquet are in
+// memory only and `out` gets the sealed bytes.
 Result<int64_t> ConvertRange(Connection& con, FileSystem& fs, const log::Log& log,
                              int32_t partition, int64_t first, int64_t end,
                              const std::vector<RelationColumn>& data_columns,
-                             const std::string& staging, const std::string& out);
+                             const std::string& staging, const std::string& out,
+                             const TierCrypto& crypto);
 
 // Concatenates Parquet files (in order) into `out`, fsynced; returns its bytes. `rows` is the
 // expected row count (kDataLoss if different).
 Result<int64_t> MergeFiles(Connection& con, FileSystem& fs, const std::vector<std::string>& in,
-                           int64_t rows, const std::string& out);
+                           int64_t rows, const std::string& out, const TierCrypto& crypto);
 
 struct StreamTier::Impl {
   std::string dir;  // absolute
@@ -85,8 +96,11 @@ struct StreamTier::Impl {
   std::mutex sync_mu;  // held for a whole Sync
   mutable std::mutex mu;
   TierManifest manifest;  // the last published one this object saw; guarded by mu
+  TierCrypto crypto;
 
   std::string Path(std::string_view name) const { return JoinPath(dir, name); }
+  // kFailedPrecondition when the tier's files are sealed and there is no cipher, or the reverse.
+  Status CheckEncryption(const TierManifest& m) const;
   // With the lock held: reads the manifest (or an empty one) and deletes unlisted files.
   Result<TierManifest> LoadAndClean();
   Result<StreamSyncStats> SyncLocked(const log::Log& log,

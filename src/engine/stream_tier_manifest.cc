@@ -75,6 +75,7 @@ std::string ManifestToJson(const TierManifest& m) {
                       {"ends", m.ends},
                       {"files", files},
                       {"obsolete", obsolete}};
+  if (m.encrypted) j["encrypted"] = true;
   return j.dump(1) + "\n";
 }
 
@@ -95,6 +96,7 @@ Result<TierManifest> ParseManifest(std::string_view text, const std::string& pat
     m.partitions = j.at("partitions").get<int32_t>();
     m.schema = j.at("schema").get<std::string>();
     m.ends = j.at("ends").get<std::vector<int64_t>>();
+    m.encrypted = j.value("encrypted", false);
     if (m.partitions < 0 || m.ends.size() != static_cast<size_t>(m.partitions)) {
       return bad("'ends' does not have one offset per partition");
     }

@@ -92,6 +92,11 @@ struct PortOptions {
   // The dedup index keeps at most this many (source, id) entries (40 bytes each); past it the
   // oldest generation is dropped early and the effective window shrinks (reported by stats()).
   size_t dedup_max_entries = 8u << 20;
+  // Encryption at rest (confidential and restricted products): both logs seal their batches
+  // with it (log::LogOptions::cipher), with the AAD contexts `encryption_context` (the port's
+  // address) and `encryption_context + "#quarantine"`. Not owned; must outlive the port.
+  const BlockCipher* cipher = nullptr;
+  std::string encryption_context = {};
 };
 
 struct PortStats {

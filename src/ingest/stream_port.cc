@@ -89,10 +89,13 @@ class StreamPortImpl final : public StreamPort {
   Status OpenLogs(const std::string& dir, const spec::StreamSettings& st) {
     LOOM_RETURN_IF_ERROR(options_.fs->CreateDirs(dir));
     log::LogOptions lo = LogOptionsFor(st, options_.fs, options_.clock);
+    lo.cipher = options_.cipher;
+    lo.encryption_context = options_.encryption_context;
     LOOM_ASSIGN_OR_RETURN(stream_, log::Log::Open(JoinPath(dir, "events"), lo));
     log::LogOptions qo = lo;
     qo.partitions = 1;
     qo.compression = log::Compression::kNone;
+    qo.encryption_context = options_.encryption_context + "#quarantine";
     LOOM_ASSIGN_OR_RETURN(quarantine_, log::Log::Open(JoinPath(dir, "quarantine"), qo));
     partitions_ = stream_->partitions();
     int64_t t0 = options_.clock->NowMicros();

@@ -3,6 +3,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <vector>
@@ -51,7 +52,8 @@ void WriteHeader(char* p, const BatchHeader& h) {
   Put<uint32_t>(p + 44, h.raw_size);
   p[48] = static_cast<char>(h.version);
   p[49] = static_cast<char>(h.compression);
-  Put<uint16_t>(p + 50, 0);
+  p[50] = static_cast<char>(h.flags);
+  p[51] = 0;
   Put<uint32_t>(p + 52, kBatchMagic);
   Put<uint32_t>(p, Crc32c(p + 4, kBatchHeaderSize - 4));
 }
@@ -194,6 +196,7 @@ Status DecodeHeader(const char* p, BatchHeader* h) {
   h->raw_size = Get<uint32_t>(p + 44);
   h->version = static_cast<uint8_t>(p[48]);
   h->compression = static_cast<uint8_t>(p[49]);
+  h->flags = static_cast<uint8_t>(p[50]);
   if (Get<uint32_t>(p + 52) != kBatchMagic) return DataLoss("bad batch magic");
   if (h->version != kBatchVersion) {
     return DataLoss("unknown batch version " + std::to_string(h->version));
@@ -201,25 +204,79 @@ Status DecodeHeader(const char* p, BatchHeader* h) {
   if (h->compression > 1) {
     return DataLoss("unknown compression " + std::to_string(h->compression));
   }
+  if ((h->flags & ~kBatchEncrypted) != 0 || p[51] != 0) return DataLoss("unknown batch flags");
   if (h->payload_size > kMaxPayloadBytes || h->raw_size > kMaxPayloadBytes ||
       h->batch_length != kBatchHeaderSize + h->payload_size || h->record_count == 0 ||
       h->min_timestamp > h->max_timestamp || h->base_offset < 0 ||
-      (h->compression == 0 && h->raw_size != h->payload_size) ||
+      (h->compression == 0 && !h->encrypted() && h->raw_size != h->payload_size) ||
+      (h->compression == 0 && h->encrypted() && h->raw_size > h->payload_size) ||
       uint64_t{h->record_count} * kRecordHeaderSize > h->raw_size) {
     return DataLoss("inconsistent batch header");
   }
   return Status::Ok();
 }
 
-Status DecodeRecords(const BatchHeader& h, std::string_view payload, std::string* scratch,
-                     std::vector<RecordView>* out) {
+Status CheckPayloadChecksum(const BatchHeader& h, std::string_view payload) {
   if (payload.size() != h.payload_size) return DataLoss("batch payload is cut short");
   if (Crc32c(payload) != h.payload_crc) return DataLoss("batch payload checksum mismatch");
+  return Status::Ok();
+}
+
+std::string BatchCrypto::Aad(int64_t segment_base, int64_t base_offset) const {
+  char name[64];
+  std::snprintf(name, sizeof(name), "/partition-%05d/%020lld.log@%lld", partition,
+                static_cast<long long>(segment_base), static_cast<long long>(base_offset));
+  return context + name;
+}
+
+Status SealBatch(const BatchCrypto& crypto, int64_t segment_base, int64_t base_offset,
+                 EncodedBatch* batch) {
+  std::string& b = batch->bytes;
+  BatchHeader h;
+  LOOM_RETURN_IF_ERROR(DecodeHeader(b.data(), &h));
+  LOOM_ASSIGN_OR_RETURN(std::string sealed,
+                        crypto.cipher->Seal(std::string_view(b).substr(kBatchHeaderSize),
+                                            crypto.Aad(segment_base, base_offset)));
+  if (sealed.size() > kMaxPayloadBytes) return InvalidArgument("sealed batch payload too large");
+  h.flags |= kBatchEncrypted;
+  h.payload_size = static_cast<uint32_t>(sealed.size());
+  h.batch_length = static_cast<uint32_t>(kBatchHeaderSize + sealed.size());
+  h.payload_crc = Crc32c(sealed.data(), sealed.size());
+  b.resize(kBatchHeaderSize);
+  b += sealed;
+  WriteHeader(b.data(), h);
+  return Status::Ok();
+}
+
+Status DecodeRecords(const BatchHeader& h, std::string_view payload, const BatchCrypto& crypto,
+                     int64_t segment_base, std::string* scratch, std::vector<RecordView>* out) {
+  LOOM_RETURN_IF_ERROR(CheckPayloadChecksum(h, payload));
   std::string_view raw = payload;
+  std::string plain;
+  if (h.encrypted()) {
+    if (crypto.cipher == nullptr) {
+      return FailedPrecondition("batch is encrypted and the log was opened without its key");
+    }
+    Result<std::string> opened =
+        crypto.cipher->Open(payload, crypto.Aad(segment_base, h.base_offset));
+    if (!opened.ok()) {
+      return opened.status().WithPrefix("batch at offset " + std::to_string(h.base_offset));
+    }
+    plain = std::move(*opened);
+    if (h.compression == 0) {
+      scratch->swap(plain);
+      raw = std::string_view(scratch->data(), scratch->size());
+      if (raw.size() != h.raw_size) return DataLoss("decrypted batch payload has the wrong size");
+    } else {
+      raw = plain;
+    }
+  } else if (crypto.cipher != nullptr) {
+    return DataLoss("plaintext batch at offset " + std::to_string(h.base_offset) +
+                    " in an encrypted log (altered file?)");
+  }
   if (h.compression == 1) {
     if (scratch->size() < h.raw_size) scratch->resize(h.raw_size);
-    size_t n =
-        ZSTD_decompressDCtx(Zstd().d, scratch->data(), h.raw_size, payload.data(), payload.size());
+    size_t n = ZSTD_decompressDCtx(Zstd().d, scratch->data(), h.raw_size, raw.data(), raw.size());
     if (ZSTD_isError(n) || n != h.raw_size) return DataLoss("batch payload does not decompress");
     raw = std::string_view(scratch->data(), n);
   }

@@ -37,10 +37,12 @@ Status CheckOptions(const LogOptions& o) {
   return Status::Ok();
 }
 
-// Opens or creates the LOG file that fixes the partition count.
-Status CheckMeta(FileSystem& fs, const std::string& dir, int32_t partitions) {
+// Opens or creates the LOG file that fixes the partition count and whether batches are sealed.
+Status CheckMeta(FileSystem& fs, const std::string& dir, int32_t partitions, bool encrypted) {
   const std::string path = JoinPath(dir, kMetaFile);
-  const std::string want = "loom-log 1\npartitions " + std::to_string(partitions) + "\n";
+  const std::string plain = "loom-log 1\npartitions " + std::to_string(partitions) + "\n";
+  const std::string sealed = plain + "encryption aes-256-gcm\n";
+  const std::string& want = encrypted ? sealed : plain;
   if (!fs.FileExists(path)) {
     LOOM_RETURN_IF_ERROR(fs.CreateDirs(dir));
     LOOM_RETURN_IF_ERROR(fs.SyncDir(DirName(dir)));
@@ -48,6 +50,16 @@ Status CheckMeta(FileSystem& fs, const std::string& dir, int32_t partitions) {
   }
   LOOM_ASSIGN_OR_RETURN(std::string have, ReadFileToString(fs, path));
   if (have == want) return Status::Ok();
+  if (have == sealed) {
+    return FailedPrecondition(path +
+                              ": the log is encrypted and no key was given (is the product's "
+                              "master key configured?)");
+  }
+  if (have == plain) {
+    return FailedPrecondition(path +
+                              ": the log was created unencrypted; it cannot be opened with a key "
+                              "(the product's classification was raised after data was written)");
+  }
   if (!have.starts_with("loom-log 1\npartitions ")) {
     return DataLoss(path + ": not a Loom log meta file");
   }
@@ -266,7 +278,7 @@ class LogImpl final : public Log {
 Result<std::unique_ptr<Log>> Log::Open(const std::string& dir, const LogOptions& options) {
   LOOM_RETURN_IF_ERROR(CheckOptions(options));
   FileSystem& fs = *options.fs;
-  LOOM_RETURN_IF_ERROR(CheckMeta(fs, dir, options.partitions));
+  LOOM_RETURN_IF_ERROR(CheckMeta(fs, dir, options.partitions, options.cipher != nullptr));
   std::vector<std::unique_ptr<Partition>> parts;
   bool created = false;
   for (int32_t p = 0; p < options.partitions; ++p) {

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/block_cipher.h"
 #include "core/clock.h"
 #include "core/file_system.h"
 #include "core/status.h"
@@ -82,6 +83,14 @@ struct LogOptions {
   Retention retention;
   // How often the writer threads apply retention on their own (EnforceRetention does it now).
   std::chrono::milliseconds retention_check_interval{60000};
+  // Encryption at rest (docs/internals/log-format.md, "Encryption"): when set, every batch
+  // payload is sealed with it on the writer thread and opened by readers and recovery. Not
+  // owned; must outlive the Log. Fixed when the log is created, like `partitions`: opening an
+  // encrypted log without a cipher, or a plaintext one with a cipher, is kFailedPrecondition.
+  const BlockCipher* cipher = nullptr;
+  // Bound into every batch's AAD (e.g. the port's address), so that a segment copied into
+  // another log does not open there. Must be the same at every open.
+  std::string encryption_context = {};
 };
 
 // The offsets an append was given: [first, first + count).

@@ -9,6 +9,7 @@ Partition::Partition(int32_t id, std::string dir, const LogOptions& options)
       dir_(std::move(dir)),
       options_(options),
       fs_(*options.fs),
+      crypto_{options.cipher, options.encryption_context, id},
       builder_(options.index_interval_bytes) {}
 
 Result<std::unique_ptr<Partition>> Partition::Open(int32_t id, std::string dir,
@@ -64,14 +65,14 @@ Status Partition::Recover() {
     bases.push_back(0);
   }
   for (size_t i = 0; i + 1 < bases.size(); ++i) {
-    LOOM_ASSIGN_OR_RETURN(
-        std::unique_ptr<Segment> s,
-        LoadClosedSegment(fs_, dir_, bases[i], bases[i + 1], options_.index_interval_bytes));
+    LOOM_ASSIGN_OR_RETURN(std::unique_ptr<Segment> s,
+                          LoadClosedSegment(fs_, dir_, bases[i], bases[i + 1],
+                                            options_.index_interval_bytes, crypto_));
     segments_.push_back(std::move(s));
   }
   LOOM_ASSIGN_OR_RETURN(
       std::unique_ptr<Segment> active,
-      RecoverActiveSegment(fs_, dir_, bases.back(), options_.index_interval_bytes));
+      RecoverActiveSegment(fs_, dir_, bases.back(), options_.index_interval_bytes, crypto_));
   active->created_micros = options_.clock->NowMicros();
   segments_.push_back(std::move(active));
   const Segment& a = *segments_.back();

@@ -61,6 +61,7 @@ class Partition {
   std::vector<SegmentCursor> LocateTime(int64_t t0, int64_t t1, Offset from) const;
 
   int32_t id() const { return id_; }
+  const BatchCrypto& crypto() const { return crypto_; }
 
  private:
   struct Request {
@@ -83,6 +84,7 @@ class Partition {
   const std::string dir_;
   const LogOptions options_;
   FileSystem& fs_;
+  const BatchCrypto crypto_;
 
   mutable std::mutex mu_;
   std::condition_variable queue_cv_;                // writer waits for requests

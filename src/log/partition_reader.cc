@@ -108,7 +108,8 @@ Status PartitionReader::LoadBatch() {
         continue;
       }
     }
-    Status st = DecodeRecords(h, payload, &scratch_, &records_);
+    Status st = DecodeRecords(h, payload, partition_->crypto(), cursor_.segment->base_offset,
+                              &scratch_, &records_);
     if (!st.ok()) {
       return Prefix(st.WithPrefix(cursor_.segment->log_path + ": byte " +
                                   std::to_string(stream_->position() - h.batch_length)));

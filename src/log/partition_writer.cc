@@ -116,6 +116,10 @@ void Partition::Commit(std::vector<Request>& group) {
     for (Request& r : group) {
       AppendResult res{Offset(next), 0};
       for (EncodedBatch& b : r.batches) {
+        if (crypto_.cipher != nullptr) {
+          st = SealBatch(crypto_, active.base_offset, next, &b);
+          if (!st.ok()) break;
+        }
         StampBaseOffset(b.bytes.data(), next);
         IndexEntry e;
         if (builder_.OnBatch(position, next, b.min_timestamp, b.max_timestamp, &e)) {
@@ -130,14 +134,17 @@ void Partition::Commit(std::vector<Request>& group) {
         res.count += b.count;
       }
       results.push_back(res);
+      if (!st.ok()) break;
     }
-    // One write and (fsync always) one fdatasync for the whole group.
-    st = log_writer_->Append(buffer_);
     if (st.ok()) {
-      dirty_ = true;
-      if (options_.fsync == FsyncPolicy::kAlways) st = SyncActive();
+      // One write and (fsync always) one fdatasync for the whole group.
+      st = log_writer_->Append(buffer_);
+      if (st.ok()) {
+        dirty_ = true;
+        if (options_.fsync == FsyncPolicy::kAlways) st = SyncActive();
+      }
     }
-    if (!st.ok()) Fail(st);
+    if (!st.ok()) Fail(st);  // a batch that could not be sealed stops the partition too
   }
   if (st.ok()) {
     {

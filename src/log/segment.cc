@@ -14,12 +14,22 @@ std::string Where(const std::string& path, uint64_t position) {
 
 // Validates a scanned batch fully (continuity and payload); kDataLoss when it is bad.
 Status CheckBatch(const BatchHeader& h, std::string_view payload, int64_t expected_offset,
-                  std::string* scratch, std::vector<RecordView>* records) {
+                  const BatchCrypto& crypto, int64_t segment_base, std::string* scratch,
+                  std::vector<RecordView>* records) {
   if (h.base_offset != expected_offset) {
     return DataLoss("batch has offset " + std::to_string(h.base_offset) + ", expected " +
                     std::to_string(expected_offset));
   }
-  return DecodeRecords(h, payload, scratch, records);
+  return DecodeRecords(h, payload, crypto, segment_base, scratch, records);
+}
+
+// A batch whose bytes are all there (offset and payload CRC right) but that does not decrypt,
+// or is encrypted without a key given, or plaintext in an encrypted log: not a torn write, so
+// recovery must fail rather than truncate it.
+bool IntactButSealedWrong(const BatchHeader& h, std::string_view payload, int64_t expected,
+                          const BatchCrypto& crypto) {
+  return (h.encrypted() || crypto.cipher != nullptr) && h.base_offset == expected &&
+         CheckPayloadChecksum(h, payload).ok();
 }
 
 }  // namespace
@@ -80,7 +90,8 @@ Result<bool> BatchStream::Next(BatchHeader* h, std::string_view* payload) {
 
 Result<std::unique_ptr<Segment>> LoadClosedSegment(FileSystem& fs, const std::string& dir,
                                                    int64_t base_offset, int64_t next_base,
-                                                   uint32_t index_interval) {
+                                                   uint32_t index_interval,
+                                                   const BatchCrypto& crypto) {
   auto s = std::make_unique<Segment>();
   s->base_offset = base_offset;
   s->log_path = JoinPath(dir, SegmentFileName(base_offset, ".log"));
@@ -113,7 +124,7 @@ Result<std::unique_ptr<Segment>> LoadClosedSegment(FileSystem& fs, const std::st
     Result<bool> more = stream.Next(&h, &payload);
     if (!more.ok() && more.status().code() != StatusCode::kDataLoss) return more.status();
     if (more.ok() && !*more) break;
-    if (!more.ok() || !CheckBatch(h, payload, next, &scratch, &records).ok()) {
+    if (!more.ok() || !CheckBatch(h, payload, next, crypto, base_offset, &scratch, &records).ok()) {
       clean = false;  // reported as kDataLoss when read; a closed segment is never truncated
       break;
     }
@@ -137,8 +148,8 @@ Result<std::unique_ptr<Segment>> LoadClosedSegment(FileSystem& fs, const std::st
 }
 
 Result<std::unique_ptr<Segment>> RecoverActiveSegment(FileSystem& fs, const std::string& dir,
-                                                      int64_t base_offset,
-                                                      uint32_t index_interval) {
+                                                      int64_t base_offset, uint32_t index_interval,
+                                                      const BatchCrypto& crypto) {
   auto s = std::make_unique<Segment>();
   s->base_offset = base_offset;
   s->log_path = JoinPath(dir, SegmentFileName(base_offset, ".log"));
@@ -181,7 +192,15 @@ Result<std::unique_ptr<Segment>> RecoverActiveSegment(FileSystem& fs, const std:
     Result<bool> more = stream.Next(&h, &payload);
     if (!more.ok() && more.status().code() != StatusCode::kDataLoss) return more.status();
     if (!more.ok() || !*more) break;
-    if (!CheckBatch(h, payload, next, &scratch, &records).ok()) break;
+    Status st = CheckBatch(h, payload, next, crypto, base_offset, &scratch, &records);
+    if (!st.ok()) {
+      // Never truncate acknowledged bytes because of a key problem: fail closed instead.
+      if (IntactButSealedWrong(h, payload, next, crypto)) {
+        return st.WithPrefix(s->log_path + ": byte " + std::to_string(pos) +
+                             " (nothing was truncated)");
+      }
+      break;
+    }
     IndexEntry e;
     if (builder.OnBatch(pos, h.base_offset, h.min_timestamp, h.max_timestamp, &e)) {
       entries.push_back(e);

@@ -66,12 +66,15 @@ class BatchStream {
 // the rebuild without failing: reads past it report kDataLoss.
 Result<std::unique_ptr<Segment>> LoadClosedSegment(FileSystem& fs, const std::string& dir,
                                                    int64_t base_offset, int64_t next_base,
-                                                   uint32_t index_interval);
+                                                   uint32_t index_interval,
+                                                   const BatchCrypto& crypto);
 
 // Loads the last segment: scans from its last valid index entry, truncates a torn or corrupt
-// tail (fsynced) and rewrites the unsealed index.
+// tail (fsynced) and rewrites the unsealed index. A complete batch (offset and payload CRC
+// right) that does not decrypt is not a torn tail: the error is returned and nothing is cut.
 Result<std::unique_ptr<Segment>> RecoverActiveSegment(FileSystem& fs, const std::string& dir,
-                                                      int64_t base_offset, uint32_t index_interval);
+                                                      int64_t base_offset, uint32_t index_interval,
+                                                      const BatchCrypto& crypto);
 
 // Writes the sealed index of a closed segment atomically.
 Status SealSegmentIndex(FileSystem& fs, const Segment& s);

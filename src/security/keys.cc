@@ -134,6 +134,10 @@ Result<std::string> Cipher::Decrypt(std::string_view ciphertext, std::string_vie
   return plain;
 }
 
+std::string Cipher::DeriveKey(std::string_view purpose) const {
+  return internal::HmacSha256(key_, "loom-derive:" + std::string(purpose));
+}
+
 bool RequiresEncryption(spec::Classification c) {
   return c == spec::Classification::kConfidential || c == spec::Classification::kRestricted;
 }

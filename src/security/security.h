@@ -436,19 +436,30 @@ class MasterKey {
 
 // AES-256-GCM with one product's data key. Ciphertext layout (docs/internals/security.md):
 // 0x01 | 12-byte random nonce | ciphertext | 16-byte tag; `aad` (e.g. file name and offset) is
-// authenticated, not stored. Immutable; thread-safe.
-class Cipher {
+// authenticated, not stored. Immutable; thread-safe. As a BlockCipher it is what log/, table/
+// and engine/ encrypt with (Seal = Encrypt, Open = Decrypt).
+class Cipher final : public BlockCipher {
  public:
   static constexpr size_t kOverhead = 1 + 12 + 16;
   // From 32 raw key bytes (KeyStore hands these out). kInvalidArgument for another size.
   static Result<Cipher> FromKey(std::string key);
   Cipher(const Cipher&) = default;
-  ~Cipher();
+  ~Cipher() override;
 
   Result<std::string> Encrypt(std::string_view plaintext, std::string_view aad) const;
   // kDataLoss when authentication fails (wrong key, wrong aad, altered bytes); the message says
   // so and never contains plaintext.
   Result<std::string> Decrypt(std::string_view ciphertext, std::string_view aad) const;
+
+  size_t overhead() const override { return kOverhead; }
+  Result<std::string> Seal(std::string_view plaintext, std::string_view aad) const override {
+    return Encrypt(plaintext, aad);
+  }
+  Result<std::string> Open(std::string_view sealed, std::string_view aad) const override {
+    return Decrypt(sealed, aad);
+  }
+  // HMAC-SHA-256(data key, "loom-derive:" + purpose).
+  std::string DeriveKey(std::string_view purpose) const override;
 
  private:
   explicit Cipher(std::string key) : key_(std::move(key)) {}

@@ -98,6 +98,7 @@ nlohmann::json ToJson(const Manifest& m) {
     j["files"].push_back(
         {{"path", f.path}, {"size", f.size}, {"sha256", f.sha256}, {"rows", f.rows}});
   }
+  if (m.encrypted) j["encrypted"] = true;
   return j;
 }
 
@@ -136,6 +137,7 @@ Result<Manifest> ManifestFromJson(std::string_view text) {
       m.files.push_back(DataFile{f.at("path").get<std::string>(), f.at("size").get<uint64_t>(),
                                  f.at("sha256").get<std::string>(), f.value("rows", uint64_t{0})});
     }
+    m.encrypted = j.value("encrypted", false);
     return m;
   } catch (const nlohmann::json::exception& e) {
     return DataLoss(std::string("manifest: ") + e.what());

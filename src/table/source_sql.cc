@@ -319,7 +319,8 @@ Status WriteParquet(engine::Connection& conn, const spec::Schema& schema, const 
               f.type.SqlType() + ") AS " + QuoteIdent(f.name);
   }
   return conn.Execute("COPY (SELECT " + select + " FROM " + src.name + " ORDER BY " + kLine +
-                      ") TO " + QuoteString(parquet_path) + " (FORMAT parquet, COMPRESSION zstd)");
+                      ") TO " + QuoteString(parquet_path) +
+                      " (FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false)");
 }
 
 Status ComputeStats(engine::Connection& conn, const spec::Schema& schema,

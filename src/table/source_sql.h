@@ -33,7 +33,8 @@ Result<LoadedSource> LoadSource(engine::Connection& conn, const spec::Schema& sc
 Status ValidateSource(engine::Connection& conn, const spec::Schema& schema, const LoadedSource& src,
                       ValidationReport* report);
 
-// Writes the typed rows, in source order, to `parquet_path` (zstd).
+// Writes the typed rows, in source order, to `parquet_path` (zstd; written in place, so it may
+// be an existing in-memory file).
 Status WriteParquet(engine::Connection& conn, const spec::Schema& schema, const LoadedSource& src,
                     const std::string& parquet_path);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <mutex>
 
+#include "core/sealed_file.h"
 #include "engine/engine.h"
 #include "table/lock_file.h"
 #include "table/source_sql.h"
@@ -49,6 +50,14 @@ class Table::Impl {
     LOOM_ASSIGN_OR_RETURN(std::unique_ptr<LockFile> lock, LockFile::TryLock(store_.LockPath()));
     LOOM_RETURN_IF_ERROR(store_.Recover());
     LOOM_ASSIGN_OR_RETURN(CurrentRecord current, store_.ReadCurrent());
+    if (options_.cipher == nullptr && current.version.valid()) {
+      LOOM_ASSIGN_OR_RETURN(Snapshot last, store_.ReadSnapshot(current.version, current));
+      if (last.manifest.encrypted) {
+        return FailedPrecondition("table '" + options_.name +
+                                  "' is encrypted at rest and no key was given (is the master key "
+                                  "configured?); a plaintext version is not published after it");
+      }
+    }
 
     if (source.load_kind != SourceKind::kQuery && !fs_.FileExists(source.path_or_sql)) {
       return NotFound("source file '" + source.path_or_sql + "' does not exist");
@@ -117,8 +126,19 @@ class Table::Impl {
                       const CurrentRecord& current, Manifest* m) {
     const std::string part = "part-00000.parquet";
     const std::string part_path = JoinPath(staging, part);
-    LOOM_RETURN_IF_ERROR(WriteParquet(conn, options_.schema, src, part_path));
-    LOOM_RETURN_IF_ERROR(ComputeStats(conn, options_.schema, part_path, m));
+    if (options_.cipher == nullptr) {
+      LOOM_RETURN_IF_ERROR(WriteParquet(conn, options_.schema, src, part_path));
+      LOOM_RETURN_IF_ERROR(ComputeStats(conn, options_.schema, part_path, m));
+    } else {
+      // The plaintext Parquet lives only in memory; the disk gets the sealed bytes.
+      LOOM_ASSIGN_OR_RETURN(std::unique_ptr<MemFile> plain, MemFile::Create("loom-table"));
+      LOOM_RETURN_IF_ERROR(WriteParquet(conn, options_.schema, src, plain->path()));
+      LOOM_RETURN_IF_ERROR(ComputeStats(conn, options_.schema, plain->path(), m));
+      for (auto& [name, st] : m->columns) st.min = st.max = nullptr;  // the manifest is plaintext
+      m->encrypted = true;
+      LOOM_RETURN_IF_ERROR(
+          SealFile(fs_, *options_.cipher, *plain, part_path, FileAad(m->version, part)).status());
+    }
     LOOM_ASSIGN_OR_RETURN(DataFile file, store_.SealFile(staging, part, m->row_count));
     m->files = {file};
     // AS OF relies on publish times that never go back.
@@ -130,12 +150,26 @@ class Table::Impl {
     return store_.Commit(staging, *m);
   }
 
+  // "<name>:v00000003/part-00000.parquet"
+  std::string FileAad(Version v, const std::string& file) const {
+    const std::string dir = store_.VersionDir(v);
+    return SealedFileAad(options_.name, dir.substr(dir.rfind('/') + 1) + "/" + file);
+  }
+
+  Result<Snapshot> WithAads(Result<Snapshot> snap) const {
+    if (!snap.ok() || !snap->manifest.encrypted) return snap;
+    for (const DataFile& f : snap->manifest.files) {
+      snap->file_aads.push_back(FileAad(snap->manifest.version, f.path));
+    }
+    return snap;
+  }
+
   Result<Snapshot> Current() const {
     LOOM_ASSIGN_OR_RETURN(CurrentRecord current, store_.ReadCurrent());
     if (!current.version.valid()) {
       return NotFound("table '" + options_.name + "' has no published version yet");
     }
-    return store_.ReadSnapshot(current.version, current);
+    return WithAads(store_.ReadSnapshot(current.version, current));
   }
 
   Result<Version> CurrentVersion() const {
@@ -145,7 +179,7 @@ class Table::Impl {
 
   Result<Snapshot> At(Version v) const {
     LOOM_ASSIGN_OR_RETURN(CurrentRecord current, store_.ReadCurrent());
-    return store_.ReadSnapshot(v, current);
+    return WithAads(store_.ReadSnapshot(v, current));
   }
 
   Result<std::vector<Manifest>> Versions() const {
@@ -175,7 +209,7 @@ class Table::Impl {
       return NotFound("table '" + options_.name + "' has no retained version current at " +
                       FormatRfc3339(t));
     }
-    return store_.ReadSnapshot(best->version, current);
+    return WithAads(store_.ReadSnapshot(best->version, current));
   }
 
   Status RetentionStatus() const {

@@ -83,6 +83,9 @@ struct Manifest {
   uint64_t row_count = 0;
   std::vector<std::pair<std::string, ColumnStats>> columns;  // schema order
   std::vector<DataFile> files;
+  // The files are sealed with the product's data key (TableOptions::cipher); min/max are then
+  // not recorded, since the manifest itself is plaintext.
+  bool encrypted = false;
 
   const ColumnStats* Stats(std::string_view column) const;
 };
@@ -96,6 +99,8 @@ struct Snapshot {
   Manifest manifest;
   std::string dir;                      // the version directory
   std::vector<std::string> file_paths;  // absolute, in manifest order
+  // manifest.encrypted only: the AAD each file is sealed under (engine::Relation::file_aads).
+  std::vector<std::string> file_aads = {};
 };
 
 // One invalid value of a source: "line 14: column duration_ms: expected int64, got \"12s\"".
@@ -138,6 +143,12 @@ struct TableOptions {
   spec::TableSettings settings;
   FileSystem* fs = nullptr;  // default: FileSystem::Default(); must outlive the Table
   Clock* clock = nullptr;    // default: Clock::Real(); must outlive the Table
+  // Encryption at rest (confidential and restricted products): each new version's Parquet file
+  // is written by DuckDB into memory (a memfd) and stored sealed whole with this cipher, AAD =
+  // SealedFileAad(name, "v00000003/part-00000.parquet"). Not owned; must outlive the Table.
+  // Without it, publishing onto a table whose current version is encrypted is
+  // kFailedPrecondition (never a plaintext version after sealed ones).
+  const BlockCipher* cipher = nullptr;
 };
 
 // One table port on disk.

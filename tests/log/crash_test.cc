@@ -10,13 +10,16 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <iostream>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
 
 #include "log/log.h"
 #include "log/log_test_util.h"
+#include "security/security.h"
 #include "testing/testing.h"
 
 namespace loom::log {
@@ -30,7 +33,8 @@ struct Ack {
 
 // Runs the writer, kills it with SIGKILL `run_ms` after its first acknowledgement, and returns
 // the acknowledgements it printed (complete lines only).
-std::vector<Ack> RunAndKill(const std::string& dir, int round, int run_ms) {
+std::vector<Ack> RunAndKill(const std::string& dir, int round, int run_ms,
+                            const std::string& key_hex = "") {
   int fds[2];
   EXPECT_EQ(::pipe(fds), 0);
   pid_t pid = ::fork();
@@ -39,8 +43,13 @@ std::vector<Ack> RunAndKill(const std::string& dir, int round, int run_ms) {
     ::close(fds[0]);
     ::close(fds[1]);
     std::string r = std::to_string(round);
-    ::execl(LOOM_LOG_CRASH_WRITER, LOOM_LOG_CRASH_WRITER, dir.c_str(), r.c_str(),
-            static_cast<char*>(nullptr));
+    if (key_hex.empty()) {
+      ::execl(LOOM_LOG_CRASH_WRITER, LOOM_LOG_CRASH_WRITER, dir.c_str(), r.c_str(),
+              static_cast<char*>(nullptr));
+    } else {
+      ::execl(LOOM_LOG_CRASH_WRITER, LOOM_LOG_CRASH_WRITER, dir.c_str(), r.c_str(), key_hex.c_str(),
+              static_cast<char*>(nullptr));
+    }
     ::_exit(127);
   }
   ::close(fds[1]);
@@ -82,18 +91,27 @@ std::vector<Ack> RunAndKill(const std::string& dir, int round, int run_ms) {
   return acks;
 }
 
-TEST(CrashTest, EveryAcknowledgedRecordSurvivesFiftyKillNineRounds) {
+// Kills the writer `rounds` times and checks after each round that every acknowledged record
+// is there, in order, exactly once. With a key, the log is encrypted.
+void KillRounds(int rounds, const std::string& key_hex) {
   testing::TempDir dir;
   const std::string log_dir = dir.Sub("port");
   std::mt19937 rng(20240601);
   std::vector<Ack> acked;
   int64_t total_stored = 0;
-  for (int round = 0; round < 50; ++round) {
-    std::vector<Ack> acks = RunAndKill(log_dir, round, 20 + static_cast<int>(rng() % 80));
+  std::optional<security::Cipher> cipher;
+  LogOptions options = WithPartitions(4);
+  if (!key_hex.empty()) {
+    cipher.emplace(*security::Cipher::FromKey(security::MasterKey::FromHex(key_hex)->bytes()));
+    options.cipher = &*cipher;
+    options.encryption_context = "loom://crash/test";
+  }
+  for (int round = 0; round < rounds; ++round) {
+    std::vector<Ack> acks = RunAndKill(log_dir, round, 20 + static_cast<int>(rng() % 80), key_hex);
     ASSERT_FALSE(acks.empty()) << "round " << round << ": the writer acknowledged nothing";
     acked.insert(acked.end(), acks.begin(), acks.end());
 
-    auto log = Log::Open(log_dir, WithPartitions(4));
+    auto log = Log::Open(log_dir, options);
     ASSERT_TRUE(log.ok()) << "round " << round << ": " << log.status().ToString();
     std::set<int64_t> ids;
     total_stored = 0;
@@ -125,8 +143,14 @@ TEST(CrashTest, EveryAcknowledgedRecordSurvivesFiftyKillNineRounds) {
     ASSERT_TRUE((*log)->Close().ok());
   }
   EXPECT_GE(total_stored, static_cast<int64_t>(acked.size()));
-  std::cout << "crash test: " << acked.size() << " acknowledged, " << total_stored
-            << " stored after 50 kills\n";
+  std::cout << "crash test" << (key_hex.empty() ? "" : " (encrypted)") << ": " << acked.size()
+            << " acknowledged, " << total_stored << " stored after " << rounds << " kills\n";
+}
+
+TEST(CrashTest, EveryAcknowledgedRecordSurvivesFiftyKillNineRounds) { KillRounds(50, ""); }
+
+TEST(CrashTest, EveryAcknowledgedEncryptedRecordSurvivesTwentyKillNineRounds) {
+  KillRounds(20, security::MasterKey::Generate().Hex());
 }
 
 }  // namespace

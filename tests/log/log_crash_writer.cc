@@ -1,17 +1,20 @@
 // Helper for crash_test.cc: appends heavily to a log from several threads and prints, only
 // after each acknowledgement, one line per record: "<partition> <offset> <payload id>\n".
-// Usage: log_crash_writer <dir> <round>. Runs until killed.
+// Usage: log_crash_writer <dir> <round> [<data key, 64 hex digits>]: with a key, the log is
+// encrypted with it (security::Cipher). Runs until killed.
 
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "log/log.h"
+#include "security/security.h"
 
 namespace {
 
@@ -35,11 +38,21 @@ void Print(const std::string& lines) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: log_crash_writer <dir> <round>\n");
+  if (argc != 3 && argc != 4) {
+    std::fprintf(stderr, "usage: log_crash_writer <dir> <round> [<key hex>]\n");
     return 2;
   }
+  std::optional<loom::security::Cipher> cipher;
+  if (argc == 4) {
+    auto key = loom::security::MasterKey::FromHex(argv[3]);
+    if (!key.ok()) return 2;
+    cipher.emplace(*loom::security::Cipher::FromKey(key->bytes()));
+  }
   loom::log::LogOptions options;
+  if (cipher) {
+    options.cipher = &*cipher;
+    options.encryption_context = "loom://crash/test";
+  }
   options.partitions = kPartitions;
   options.segment_max_bytes = 64 << 10;  // rolls happen while being killed
   options.index_interval_bytes = 1024;
