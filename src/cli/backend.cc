@@ -107,9 +107,12 @@ class EmbeddedBackend final : public Backend {
 
 class HttpBackend final : public Backend {
  public:
-  explicit HttpBackend(std::string base_url) : base_url_(std::move(base_url)), client_(base_url_) {
+  HttpBackend(std::string base_url, const std::string& ca_cert)
+      : base_url_(std::move(base_url)), client_(base_url_) {
     client_.set_connection_timeout(5);
     client_.set_read_timeout(300);
+    client_.enable_server_certificate_verification(true);
+    if (!ca_cert.empty()) client_.set_ca_cert_path(ca_cert);
   }
 
   Result<json> Apply(const std::vector<platform::SourceFile>& files, bool dry_run) override {
@@ -328,11 +331,18 @@ Result<std::unique_ptr<Backend>> OpenEmbeddedBackend(const std::string& data_dir
   return std::unique_ptr<Backend>(std::make_unique<EmbeddedBackend>(std::move(p)));
 }
 
-Result<std::unique_ptr<Backend>> OpenHttpBackend(const std::string& base_url) {
+Result<std::unique_ptr<Backend>> OpenHttpBackend(const std::string& base_url,
+                                                 const std::string& ca_cert) {
   if (!base_url.starts_with("http://") && !base_url.starts_with("https://")) {
     return InvalidArgument("--server '" + base_url + "': expected http://HOST:PORT");
   }
-  return std::unique_ptr<Backend>(std::make_unique<HttpBackend>(base_url));
+  if (!ca_cert.empty() && !base_url.starts_with("https://")) {
+    return InvalidArgument("--ca-cert is for https:// servers; --server is '" + base_url + "'");
+  }
+  if (!ca_cert.empty() && !FileSystem::Default()->FileExists(ca_cert)) {
+    return NotFound("--ca-cert '" + ca_cert + "' does not exist");
+  }
+  return std::unique_ptr<Backend>(std::make_unique<HttpBackend>(base_url, ca_cert));
 }
 
 }  // namespace loom::cli

@@ -60,7 +60,9 @@ class Backend {
 
 // Opens the data folder in-process.
 Result<std::unique_ptr<Backend>> OpenEmbeddedBackend(const std::string& data_dir);
-// Talks HTTP to `loom serve` at base_url ("http://127.0.0.1:8080").
-Result<std::unique_ptr<Backend>> OpenHttpBackend(const std::string& base_url);
+// Talks HTTP to `loom serve` at base_url ("http://127.0.0.1:8080", or "https://..." checking the
+// server's certificate against `ca_cert`, a PEM file, or the system's CAs when empty).
+Result<std::unique_ptr<Backend>> OpenHttpBackend(const std::string& base_url,
+                                                 const std::string& ca_cert = "");
 
 }  // namespace loom::cli

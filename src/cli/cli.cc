@@ -49,7 +49,7 @@ int ReportError(const Status& status) {
 Result<Backend*> Context::GetBackend() {
   if (!backend_) {
     if (!options.server.empty()) {
-      LOOM_ASSIGN_OR_RETURN(backend_, OpenHttpBackend(options.server));
+      LOOM_ASSIGN_OR_RETURN(backend_, OpenHttpBackend(options.server, options.ca_cert));
     } else {
       LOOM_ASSIGN_OR_RETURN(backend_, OpenEmbeddedBackend(options.data_dir));
     }
@@ -65,6 +65,8 @@ int Run(int argc, char** argv) {
   const char* env_server = std::getenv("LOOM_SERVER");
   ctx.options.data_dir = env_data && *env_data ? env_data : "loom-data";
   ctx.options.server = env_server ? env_server : "";
+  const char* env_ca = std::getenv("LOOM_CA_CERT");
+  ctx.options.ca_cert = env_ca ? env_ca : "";
 
   CLI::App app{"loom — a self-serve data mesh platform", "loom"};
   app.require_subcommand(1);
@@ -73,6 +75,8 @@ int Run(int argc, char** argv) {
                  "data folder (default ./loom-data, or $LOOM_DATA)");
   app.add_option("--server", ctx.options.server,
                  "talk to `loom serve` at this URL instead ($LOOM_SERVER)");
+  app.add_option("--ca-cert", ctx.options.ca_cert,
+                 "PEM file of the CA that signed an https:// server's certificate ($LOOM_CA_CERT)");
   app.add_flag("--json", ctx.options.json, "print JSON for scripts");
   app.fallthrough();
 

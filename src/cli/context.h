@@ -14,6 +14,7 @@ namespace loom::cli {
 struct GlobalOptions {
   std::string data_dir;  // --data, $LOOM_DATA, default ./loom-data
   std::string server;    // --server, $LOOM_SERVER; empty: embedded
+  std::string ca_cert;   // --ca-cert, $LOOM_CA_CERT: the CA of an https:// server
   bool json = false;     // --json
 };
 

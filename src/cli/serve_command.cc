@@ -19,6 +19,9 @@ void RegisterServeCommand(CLI::App& app, Context& ctx, int* exit_code) {
   cmd->add_option("--listen", options->listen, "HTTP API on HOST:PORT (default 127.0.0.1:8080)");
   cmd->add_option("--pg-listen", *pg_listen,
                   "PostgreSQL wire protocol on HOST:PORT (default 127.0.0.1:5432; 'off' for none)");
+  cmd->add_option("--tls-cert", options->tls_cert_file,
+                  "PEM certificate (chain): serve HTTPS and TLS on the PostgreSQL port");
+  cmd->add_option("--tls-key", options->tls_key_file, "PEM private key of --tls-cert");
   cmd->callback([&ctx, exit_code, options, pg_listen] {
     // Block the stop signals in every thread; one watcher thread waits for them.
     sigset_t set;
@@ -44,6 +47,8 @@ void RegisterServeCommand(CLI::App& app, Context& ctx, int* exit_code) {
     if (*pg_listen != "off") {
       server::PgServerOptions pg_options;
       pg_options.listen = *pg_listen;
+      pg_options.tls_cert_file = options->tls_cert_file;
+      pg_options.tls_key_file = options->tls_key_file;
       Result<std::unique_ptr<server::PgServer>> started = server::PgServer::Start(**p, pg_options);
       if (!started.ok()) {
         *exit_code = ReportError(started.status().WithPrefix("--pg-listen"));
@@ -52,12 +57,15 @@ void RegisterServeCommand(CLI::App& app, Context& ctx, int* exit_code) {
       pg = std::move(*started);
     }
     (*p)->StartBackgroundJobs(std::chrono::seconds(60));
-    std::printf("loom serve: data %s, listening on http://%s:%d\n", ctx.options.data_dir.c_str(),
+    const bool tls = !options->tls_cert_file.empty();
+    std::printf("loom serve: data %s, listening on %s://%s:%d\n", ctx.options.data_dir.c_str(),
+                tls ? "https" : "http",
                 options->listen.substr(0, options->listen.rfind(':')).c_str(), srv->port());
     if (pg) {
-      std::printf("loom serve: PostgreSQL wire protocol on %s:%d (psql -h %s -p %d)\n",
+      std::printf("loom serve: PostgreSQL wire protocol on %s:%d (psql -h %s -p %d%s)\n",
                   pg_listen->substr(0, pg_listen->rfind(':')).c_str(), pg->port(),
-                  pg_listen->substr(0, pg_listen->rfind(':')).c_str(), pg->port());
+                  pg_listen->substr(0, pg_listen->rfind(':')).c_str(), pg->port(),
+                  tls ? ", sslmode=require" : "");
     }
     std::fflush(stdout);
     std::thread watcher([set, srv] {

@@ -3,6 +3,7 @@
 #include <exception>
 
 #include "server/pg_errors.h"
+#include "server/pg_tls.h"
 
 namespace loom::server {
 
@@ -116,6 +117,7 @@ void PgConnection::Run() {
 Status PgConnection::Startup() {
   stream_->SetReadTimeout(options_.startup_timeout_ms);
   pg::StartupPacket packet;
+  bool tls_on = false;
   for (int attempt = 0;; ++attempt) {
     char len_bytes[4];
     LOOM_RETURN_IF_ERROR(stream_->ReadFull(len_bytes, 4));
@@ -138,12 +140,26 @@ Status PgConnection::Startup() {
       return Aborted("cancel request served");
     }
     if (p->kind == pg::StartupPacket::Kind::kStartup) {
+      if (options_.tls != nullptr && !tls_on) {
+        SendError(pg::MakeError("28000",
+                                "this server requires TLS: connect with sslmode=require (or "
+                                "verify-full with the server's CA certificate)",
+                                "FATAL"));
+        return Aborted("startup without TLS");
+      }
       packet = std::move(*p);
       break;
     }
-    // SSLRequest / GSSENCRequest: not yet (TLS comes with access control); the client goes on
-    // in plaintext or gives up, as its sslmode says.
     if (attempt >= 2) return InvalidArgument("too many encryption requests");
+    if (p->kind == pg::StartupPacket::Kind::kSsl && options_.tls != nullptr && !tls_on) {
+      LOOM_RETURN_IF_ERROR(stream_->WriteAll("S"));
+      Status s = stream_->StartTls(*options_.tls);
+      if (!s.ok()) return Aborted(s.message());  // nothing can be sent: the handshake failed
+      tls_on = true;
+      continue;
+    }
+    // GSSENCRequest, or SSLRequest without a certificate: the client goes on in plaintext or
+    // gives up, as its sslmode says.
     LOOM_RETURN_IF_ERROR(stream_->WriteAll("N"));
   }
 

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "server/pg_connection.h"
+#include "server/pg_tls.h"
 
 namespace loom::server {
 namespace {
@@ -184,6 +185,10 @@ Result<std::unique_ptr<PgServer>> PgServer::Start(platform::Platform& platform,
   auto impl = std::make_unique<Impl>();
   impl->platform = &platform;
   impl->options = options;
+  if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
+    LOOM_ASSIGN_OR_RETURN(impl->options.tls,
+                          TlsContext::Load(options.tls_cert_file, options.tls_key_file));
+  }
   std::string error = "no address";
   for (addrinfo* a = addrs; a != nullptr; a = a->ai_next) {
     int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);

@@ -5,8 +5,8 @@
 // sessions (engine::Session: one read-only SELECT over the caller's relations). User guide:
 // docs/postgres.md.
 //
-// Supported: SSLRequest/GSSENCRequest (answered 'N': plaintext only until TLS arrives with access
-// control; the byte stream sits behind server::PgStream so TLS can wrap it), StartupMessage v3,
+// Supported: SSLRequest (answered 'S' and TLS when a certificate is configured, else 'N'),
+// GSSENCRequest (answered 'N'), StartupMessage v3,
 // cleartext-password authentication through a hook, the simple and the extended query protocols
 // (text format only), CancelRequest, a few client-setup statements (`SET extra_float_digits`,
 // `SET application_name`, `SHOW server_version`, `SELECT version()`...) answered by the listener.
@@ -24,6 +24,8 @@
 #include "platform/platform.h"
 
 namespace loom::server {
+
+class TlsContext;  // server/pg_tls.h
 
 // Checks a user name and a cleartext password and says who the caller is. OK: the caller the
 // connection acts as. kUnauthenticated or kPermissionDenied: refused (the client sees SQLSTATE
@@ -44,6 +46,13 @@ struct PgServerOptions {
   // session's opening, then opens a fresh one, so that a long-lived connection sees newly
   // published versions and grants. 0 = a fresh session for every query (about 10-50 ms each).
   uint32_t session_reuse_ms = 1000;
+  // TLS (docs/postgres.md, "TLS"): PEM files of the server certificate (chain) and its private
+  // key. When set, an SSLRequest is answered 'S' and the connection continues encrypted, and a
+  // startup without TLS is refused (FATAL 28000; a CancelRequest is still served).
+  std::string tls_cert_file = {};
+  std::string tls_key_file = {};
+  // Set by PgServer::Start from the two files; leave empty.
+  std::shared_ptr<const TlsContext> tls = {};
 };
 
 // A running listener. Start() binds and accepts on a background thread; Stop() (or the
@@ -51,8 +60,8 @@ struct PgServerOptions {
 // joins all threads. Thread-safe: Stop may be called from any thread. `platform` is not owned and
 // must outlive the PgServer.
 //
-// Errors of Start: kInvalidArgument for a bad `listen`, kUnavailable when the address cannot be
-// bound.
+// Errors of Start: kInvalidArgument for a bad `listen` or TLS files that do not load, kUnavailable
+// when the address cannot be bound.
 class PgServer {
  public:
   static Result<std::unique_ptr<PgServer>> Start(platform::Platform& platform,

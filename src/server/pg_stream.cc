@@ -13,10 +13,18 @@ namespace loom::server {
 SocketStream::SocketStream(int fd) : fd_(fd) {}
 
 SocketStream::~SocketStream() {
+  tls_.reset();  // close_notify before the socket closes
   if (fd_ >= 0) ::close(fd_);
 }
 
+Status SocketStream::StartTls(const TlsContext& tls) {
+  if (tls_ != nullptr) return FailedPrecondition("TLS is already on");
+  LOOM_ASSIGN_OR_RETURN(tls_, TlsSession::Accept(tls, fd_));
+  return Status::Ok();
+}
+
 Status SocketStream::ReadFull(char* buf, size_t n) {
+  if (tls_ != nullptr) return tls_->ReadFull(buf, n);
   size_t got = 0;
   while (got < n) {
     ssize_t r = ::recv(fd_, buf + got, n - got, 0);
@@ -35,6 +43,7 @@ Status SocketStream::ReadFull(char* buf, size_t n) {
 }
 
 Status SocketStream::WriteAll(std::string_view bytes) {
+  if (tls_ != nullptr) return tls_->WriteAll(bytes);
   size_t sent = 0;
   while (sent < bytes.size()) {
     // MSG_NOSIGNAL: a client that went away must not kill the server with SIGPIPE.

@@ -1,14 +1,16 @@
 #pragma once
 
 // server/-internal: the byte stream under a PostgreSQL wire connection. The protocol code reads
-// and writes through PgStream only, so that TLS (SSLRequest answered 'S') can later wrap the
-// socket without touching it.
+// and writes through PgStream only; after an SSLRequest answered 'S', StartTls makes the same
+// stream encrypted (server/pg_tls.h).
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string_view>
 
 #include "core/status.h"
+#include "server/pg_tls.h"
 
 namespace loom::server {
 
@@ -26,6 +28,11 @@ class PgStream {
   virtual void SetReadTimeout(uint32_t ms) = 0;
   // Ends both directions; thread-safe, idempotent.
   virtual void Shutdown() = 0;
+  // Runs the server side of a TLS handshake; later reads and writes are encrypted. Only
+  // SocketStream supports it (others: kUnimplemented).
+  virtual Status StartTls(const TlsContext& /*tls*/) {
+    return Unimplemented("this stream does not support TLS");
+  }
 };
 
 // A connected TCP socket. Owns the file descriptor (closed on destruction).
@@ -40,9 +47,11 @@ class SocketStream final : public PgStream {
   Status WriteAll(std::string_view bytes) override;
   void SetReadTimeout(uint32_t ms) override;
   void Shutdown() override;
+  Status StartTls(const TlsContext& tls) override;
 
  private:
   int fd_;
+  std::unique_ptr<TlsSession> tls_;  // after StartTls; the connection's thread only
 };
 
 }  // namespace loom::server

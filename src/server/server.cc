@@ -137,8 +137,10 @@ const char* ContentTypeOf(engine::Format f) {
 }  // namespace
 
 struct Server::Impl {
+  explicit Impl(std::unique_ptr<httplib::Server> server) : owner(std::move(server)), http(*owner) {}
+  std::unique_ptr<httplib::Server> owner;  // an httplib::SSLServer when TLS is configured
+  httplib::Server& http;
   platform::Platform* platform = nullptr;
-  httplib::Server http;
   std::thread thread;
   int port = 0;
   std::mutex mu;
@@ -492,7 +494,23 @@ Result<std::unique_ptr<Server>> Server::Start(platform::Platform& platform,
       (port = std::stoi(port_text)) > 65535) {
     return InvalidArgument("--listen '" + options.listen + "': port must be 0..65535");
   }
-  auto impl = std::make_unique<Impl>();
+  std::unique_ptr<httplib::Server> http;
+  if (options.tls_cert_file.empty() && options.tls_key_file.empty()) {
+    http = std::make_unique<httplib::Server>();
+  } else {
+    if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {
+      return InvalidArgument("HTTPS needs both --tls-cert and --tls-key");
+    }
+    auto https = std::make_unique<httplib::SSLServer>(options.tls_cert_file.c_str(),
+                                                      options.tls_key_file.c_str());
+    if (!https->is_valid()) {
+      return InvalidArgument("cannot load the TLS certificate '" + options.tls_cert_file +
+                             "' and key '" + options.tls_key_file +
+                             "' (missing, unreadable, not PEM, or not a pair)");
+    }
+    http = std::move(https);
+  }
+  auto impl = std::make_unique<Impl>(std::move(http));
   impl->platform = &platform;
   impl->Routes();
   if (port == 0) {

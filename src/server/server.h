@@ -16,6 +16,10 @@ namespace loom::server {
 
 struct ServerOptions {
   std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free one
+  // HTTPS (docs/security.md, "TLS"): PEM files of the server certificate (chain) and its private
+  // key. When set, the port speaks only TLS: a plain HTTP request gets no answer.
+  std::string tls_cert_file = {};
+  std::string tls_key_file = {};
 };
 
 // The HTTP status for a code: the one table.
