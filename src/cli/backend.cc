@@ -15,7 +15,8 @@ using nlohmann::json;
 
 class EmbeddedBackend final : public Backend {
  public:
-  explicit EmbeddedBackend(std::unique_ptr<platform::Platform> p) : platform_(std::move(p)) {}
+  EmbeddedBackend(std::unique_ptr<platform::Platform> p, platform::Caller caller)
+      : platform_(std::move(p)), caller_(std::move(caller)) {}
 
   Result<json> Apply(const std::vector<platform::SourceFile>& files, bool dry_run) override {
     return platform_->Apply(caller_, files, dry_run);
@@ -99,6 +100,32 @@ class EmbeddedBackend final : public Backend {
     (void)stats;
     return Status::Ok();
   }
+  Result<json> CreateToken(const platform::Platform::TokenRequest& r) override {
+    return platform_->CreateToken(caller_, r);
+  }
+  Result<json> ListTokens(const std::string& principal) override {
+    return platform_->ListTokens(caller_, principal);
+  }
+  Result<json> RevokeToken(const std::string& id) override {
+    return platform_->RevokeToken(caller_, id);
+  }
+  Result<json> Grant(const platform::Platform::GrantRequest& r) override {
+    return platform_->Grant(caller_, r);
+  }
+  Result<json> Revoke(const platform::Platform::GrantRequest& r) override {
+    return platform_->Revoke(caller_, r);
+  }
+  Result<json> ListGrants() override { return platform_->ListGrants(caller_); }
+  Result<json> AddMember(const std::string& group, const std::string& member) override {
+    return platform_->AddMember(caller_, group, member);
+  }
+  Result<json> RemoveMember(const std::string& group, const std::string& member) override {
+    return platform_->RemoveMember(caller_, group, member);
+  }
+  Result<json> Audit(const security::AuditFilter& filter) override {
+    return platform_->Audit(caller_, filter);
+  }
+  Result<json> VerifyAudit() override { return platform_->VerifyAudit(caller_); }
 
  private:
   std::unique_ptr<platform::Platform> platform_;
@@ -107,12 +134,13 @@ class EmbeddedBackend final : public Backend {
 
 class HttpBackend final : public Backend {
  public:
-  HttpBackend(std::string base_url, const std::string& ca_cert)
+  HttpBackend(std::string base_url, const std::string& ca_cert, const std::string& token)
       : base_url_(std::move(base_url)), client_(base_url_) {
     client_.set_connection_timeout(5);
     client_.set_read_timeout(300);
     client_.enable_server_certificate_verification(true);
     if (!ca_cert.empty()) client_.set_ca_cert_path(ca_cert);
+    if (!token.empty()) client_.set_bearer_token_auth(token.c_str());
   }
 
   Result<json> Apply(const std::vector<platform::SourceFile>& files, bool dry_run) override {
@@ -288,6 +316,47 @@ class HttpBackend final : public Backend {
     }
     return Internal("server answered " + std::to_string(status) + " for /v1/query");
   }
+  Result<json> CreateToken(const platform::Platform::TokenRequest& r) override {
+    json body = {{"scopes", r.scopes}, {"description", r.description}};
+    if (!r.principal.empty()) body["principal"] = r.principal;
+    if (r.expires_at) body["expiresAt"] = FormatRfc3339(*r.expires_at);
+    return Post("/v1/tokens", body);
+  }
+  Result<json> ListTokens(const std::string& principal) override {
+    httplib::Params params;
+    if (!principal.empty()) params.emplace("principal", principal);
+    return Get("/v1/tokens", params);
+  }
+  Result<json> RevokeToken(const std::string& id) override {
+    if (id.empty() || id.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      return NotFound("no token '" + id + "'");
+    }
+    return Call(client_.Delete("/v1/tokens/" + id), "/v1/tokens/" + id);
+  }
+  Result<json> Grant(const platform::Platform::GrantRequest& r) override {
+    return Post("/v1/grants", GrantBody(r));
+  }
+  Result<json> Revoke(const platform::Platform::GrantRequest& r) override {
+    return Post("/v1/grants/revoke", GrantBody(r));
+  }
+  Result<json> ListGrants() override { return Get("/v1/grants", {}); }
+  Result<json> AddMember(const std::string& group, const std::string& member) override {
+    return Post("/v1/groups/" + group + "/members", json{{"member", member}});
+  }
+  Result<json> RemoveMember(const std::string& group, const std::string& member) override {
+    std::string p = "/v1/groups/" + group + "/members/" + member;
+    return Call(client_.Delete(p), p);
+  }
+  Result<json> Audit(const security::AuditFilter& f) override {
+    httplib::Params params{{"limit", std::to_string(f.limit)}};
+    if (f.principal) params.emplace("principal", *f.principal);
+    if (f.address) params.emplace("address", *f.address);
+    if (f.operation) params.emplace("operation", *f.operation);
+    if (f.allowed && !*f.allowed) params.emplace("denied", "true");
+    if (f.since) params.emplace("since", FormatRfc3339(*f.since));
+    return Get("/v1/audit", params);
+  }
+  Result<json> VerifyAudit() override { return Get("/v1/audit/verify", {}); }
 
  private:
   Result<json> PostFiles(const std::string& path, const std::vector<platform::SourceFile>& files) {
@@ -295,6 +364,16 @@ class HttpBackend final : public Backend {
     for (const platform::SourceFile& f : files) {
       body["files"].push_back({{"path", f.path}, {"text", f.text}});
     }
+    return Call(client_.Post(path, body.dump(), "application/json"), path);
+  }
+  static json GrantBody(const platform::Platform::GrantRequest& r) {
+    json body = {{"principal", r.principal}, {"address", r.address}};
+    bool role = r.what == "owner" || r.what == "producer" || r.what == "consumer";
+    if (!r.what.empty()) body[role ? "role" : "permissions"] = r.what;
+    if (r.row_filter) body["rowFilter"] = *r.row_filter;
+    return body;
+  }
+  Result<json> Post(const std::string& path, const json& body) {
     return Call(client_.Post(path, body.dump(), "application/json"), path);
   }
   Result<json> Get(const std::string& path, const httplib::Params& params) {
@@ -324,15 +403,23 @@ class HttpBackend final : public Backend {
 
 }  // namespace
 
-Result<std::unique_ptr<Backend>> OpenEmbeddedBackend(const std::string& data_dir) {
+Result<std::unique_ptr<Backend>> OpenEmbeddedBackend(const std::string& data_dir,
+                                                     const std::string& as,
+                                                     const std::string& master_key_file) {
   platform::Options options;
   options.data_dir = data_dir;
+  options.master_key_file = master_key_file;
   LOOM_ASSIGN_OR_RETURN(std::unique_ptr<platform::Platform> p, platform::Platform::Open(options));
-  return std::unique_ptr<Backend>(std::make_unique<EmbeddedBackend>(std::move(p)));
+  platform::Caller caller;
+  if (!as.empty()) {
+    LOOM_ASSIGN_OR_RETURN(caller, p->As(as));
+  }
+  return std::unique_ptr<Backend>(std::make_unique<EmbeddedBackend>(std::move(p), caller));
 }
 
 Result<std::unique_ptr<Backend>> OpenHttpBackend(const std::string& base_url,
-                                                 const std::string& ca_cert) {
+                                                 const std::string& ca_cert,
+                                                 const std::string& token) {
   if (!base_url.starts_with("http://") && !base_url.starts_with("https://")) {
     return InvalidArgument("--server '" + base_url + "': expected http://HOST:PORT");
   }
@@ -342,7 +429,7 @@ Result<std::unique_ptr<Backend>> OpenHttpBackend(const std::string& base_url,
   if (!ca_cert.empty() && !FileSystem::Default()->FileExists(ca_cert)) {
     return NotFound("--ca-cert '" + ca_cert + "' does not exist");
   }
-  return std::unique_ptr<Backend>(std::make_unique<HttpBackend>(base_url, ca_cert));
+  return std::unique_ptr<Backend>(std::make_unique<HttpBackend>(base_url, ca_cert, token));
 }
 
 }  // namespace loom::cli

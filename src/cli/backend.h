@@ -56,13 +56,31 @@ class Backend {
   // Runs a query and streams its encoded result to `out`.
   virtual Status Query(const std::string& sql, const platform::Platform::QueryOptions& options,
                        engine::Sink& out) = 0;
+
+  // Access management (docs/security.md).
+  virtual Result<nlohmann::json> CreateToken(const platform::Platform::TokenRequest& request) = 0;
+  virtual Result<nlohmann::json> ListTokens(const std::string& principal) = 0;
+  virtual Result<nlohmann::json> RevokeToken(const std::string& id) = 0;
+  virtual Result<nlohmann::json> Grant(const platform::Platform::GrantRequest& request) = 0;
+  virtual Result<nlohmann::json> Revoke(const platform::Platform::GrantRequest& request) = 0;
+  virtual Result<nlohmann::json> ListGrants() = 0;
+  virtual Result<nlohmann::json> AddMember(const std::string& group, const std::string& member) = 0;
+  virtual Result<nlohmann::json> RemoveMember(const std::string& group,
+                                              const std::string& member) = 0;
+  virtual Result<nlohmann::json> Audit(const security::AuditFilter& filter) = 0;
+  virtual Result<nlohmann::json> VerifyAudit() = 0;
 };
 
-// Opens the data folder in-process.
-Result<std::unique_ptr<Backend>> OpenEmbeddedBackend(const std::string& data_dir);
+// Opens the data folder in-process, acting as the local administrator, or as `as` (a principal,
+// with its groups) when not empty.
+Result<std::unique_ptr<Backend>> OpenEmbeddedBackend(const std::string& data_dir,
+                                                     const std::string& as = "",
+                                                     const std::string& master_key_file = "");
 // Talks HTTP to `loom serve` at base_url ("http://127.0.0.1:8080", or "https://..." checking the
-// server's certificate against `ca_cert`, a PEM file, or the system's CAs when empty).
+// server's certificate against `ca_cert`, a PEM file, or the system's CAs when empty), sending
+// `token` (an API token or a JWT) as the Bearer credential.
 Result<std::unique_ptr<Backend>> OpenHttpBackend(const std::string& base_url,
-                                                 const std::string& ca_cert = "");
+                                                 const std::string& ca_cert = "",
+                                                 const std::string& token = "");
 
 }  // namespace loom::cli

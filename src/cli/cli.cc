@@ -49,9 +49,16 @@ int ReportError(const Status& status) {
 Result<Backend*> Context::GetBackend() {
   if (!backend_) {
     if (!options.server.empty()) {
-      LOOM_ASSIGN_OR_RETURN(backend_, OpenHttpBackend(options.server, options.ca_cert));
+      if (!options.as.empty()) {
+        return InvalidArgument(
+            "--as works in embedded mode; with --server, the --token says who "
+            "you are");
+      }
+      LOOM_ASSIGN_OR_RETURN(backend_,
+                            OpenHttpBackend(options.server, options.ca_cert, options.token));
     } else {
-      LOOM_ASSIGN_OR_RETURN(backend_, OpenEmbeddedBackend(options.data_dir));
+      LOOM_ASSIGN_OR_RETURN(
+          backend_, OpenEmbeddedBackend(options.data_dir, options.as, options.master_key_file));
     }
   }
   return backend_.get();
@@ -67,6 +74,8 @@ int Run(int argc, char** argv) {
   ctx.options.server = env_server ? env_server : "";
   const char* env_ca = std::getenv("LOOM_CA_CERT");
   ctx.options.ca_cert = env_ca ? env_ca : "";
+  const char* env_token = std::getenv("LOOM_TOKEN");
+  ctx.options.token = env_token ? env_token : "";
 
   CLI::App app{"loom — a self-serve data mesh platform", "loom"};
   app.require_subcommand(1);
@@ -78,6 +87,14 @@ int Run(int argc, char** argv) {
   app.add_option("--ca-cert", ctx.options.ca_cert,
                  "PEM file of the CA that signed an https:// server's certificate ($LOOM_CA_CERT)");
   app.add_flag("--json", ctx.options.json, "print JSON for scripts");
+  app.add_option("--as", ctx.options.as,
+                 "embedded mode: act as PRINCIPAL (user:NAME or service:NAME) with its grants "
+                 "instead of the local administrator");
+  app.add_option("--token", ctx.options.token,
+                 "with --server: the API token or JWT to authenticate with ($LOOM_TOKEN)");
+  app.add_option("--master-key-file", ctx.options.master_key_file,
+                 "the master key (64 hex digits) for masks and encrypted products "
+                 "(else $LOOM_MASTER_KEY)");
   app.fallthrough();
 
   int exit_code = 0;
@@ -87,6 +104,7 @@ int Run(int argc, char** argv) {
   RegisterDataCommands(app, ctx, &exit_code);
   RegisterGovernanceCommands(app, ctx, &exit_code);
   RegisterPipelineCommands(app, ctx, &exit_code);
+  RegisterSecurityCommands(app, ctx, &exit_code);
 
   try {
     app.parse(argc, argv);

@@ -12,10 +12,13 @@
 namespace loom::cli {
 
 struct GlobalOptions {
-  std::string data_dir;  // --data, $LOOM_DATA, default ./loom-data
-  std::string server;    // --server, $LOOM_SERVER; empty: embedded
-  std::string ca_cert;   // --ca-cert, $LOOM_CA_CERT: the CA of an https:// server
-  bool json = false;     // --json
+  std::string data_dir;         // --data, $LOOM_DATA, default ./loom-data
+  std::string server;           // --server, $LOOM_SERVER; empty: embedded
+  std::string ca_cert;          // --ca-cert, $LOOM_CA_CERT: the CA of an https:// server
+  bool json = false;            // --json
+  std::string as;               // --as PRINCIPAL (embedded mode)
+  std::string token;            // --token, $LOOM_TOKEN (with --server)
+  std::string master_key_file;  // --master-key-file (else $LOOM_MASTER_KEY)
 };
 
 // Not thread-safe; one per process.
@@ -38,6 +41,8 @@ void RegisterGovernanceCommands(CLI::App& app, Context& ctx, int* exit_code);
 // FILE, or every *.yaml / *.yml under DIR (recursively, sorted); "-" reads stdin.
 Result<std::vector<platform::SourceFile>> CollectFiles(const std::string& path);
 void RegisterPipelineCommands(CLI::App& app, Context& ctx, int* exit_code);
+// token, grant, revoke, group, audit (security_commands.cc).
+void RegisterSecurityCommands(CLI::App& app, Context& ctx, int* exit_code);
 // `loom versions` of a table port.
 int PrintTableVersions(Context& ctx, Backend& backend, const Address& port);
 

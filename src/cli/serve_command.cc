@@ -22,7 +22,18 @@ void RegisterServeCommand(CLI::App& app, Context& ctx, int* exit_code) {
   cmd->add_option("--tls-cert", options->tls_cert_file,
                   "PEM certificate (chain): serve HTTPS and TLS on the PostgreSQL port");
   cmd->add_option("--tls-key", options->tls_key_file, "PEM private key of --tls-cert");
-  cmd->callback([&ctx, exit_code, options, pg_listen] {
+  struct Jwt {
+    std::string issuer, audience;
+    std::vector<std::string> keys, group_map;
+  };
+  auto jwt = std::make_shared<Jwt>();
+  cmd->add_option("--jwt-issuer", jwt->issuer, "Accept JWTs of this OIDC issuer (`iss`)");
+  cmd->add_option("--jwt-audience", jwt->audience, "...whose `aud` includes this audience");
+  cmd->add_option("--jwt-key", jwt->keys,
+                  "[KID=]PEMFILE: a public key (RS256 or ES256) of the issuer; repeatable");
+  cmd->add_option("--jwt-group-map", jwt->group_map,
+                  "CLAIM_VALUE=group:NAME: a `groups` claim value and the group it means");
+  cmd->callback([&ctx, exit_code, options, pg_listen, jwt] {
     // Block the stop signals in every thread; one watcher thread waits for them.
     sigset_t set;
     sigemptyset(&set);
@@ -32,6 +43,33 @@ void RegisterServeCommand(CLI::App& app, Context& ctx, int* exit_code) {
 
     platform::Options popts;
     popts.data_dir = ctx.options.data_dir;
+    popts.master_key_file = ctx.options.master_key_file;
+    if (!jwt->issuer.empty() || !jwt->audience.empty() || !jwt->keys.empty()) {
+      security::JwtOptions j;
+      j.issuer = jwt->issuer;
+      j.audience = jwt->audience;
+      for (const std::string& k : jwt->keys) {
+        size_t eq = k.find('=');
+        std::string kid = eq == std::string::npos ? "" : k.substr(0, eq);
+        std::string file = eq == std::string::npos ? k : k.substr(eq + 1);
+        Result<std::string> pem = ReadFileToString(*FileSystem::Default(), file);
+        if (!pem.ok()) {
+          *exit_code = ReportError(pem.status().WithPrefix("--jwt-key " + file));
+          return;
+        }
+        j.keys.push_back({kid, *pem});
+      }
+      for (const std::string& m : jwt->group_map) {
+        size_t eq = m.rfind('=');
+        if (eq == std::string::npos || eq == 0) {
+          *exit_code = ReportError(
+              InvalidArgument("--jwt-group-map '" + m + "': expected VALUE=group:NAME"));
+          return;
+        }
+        j.group_map.emplace_back(m.substr(0, eq), m.substr(eq + 1));
+      }
+      popts.jwt = std::move(j);
+    }
     Result<std::unique_ptr<platform::Platform>> p = platform::Platform::Open(popts);
     if (!p.ok()) {
       *exit_code = ReportError(p.status());
@@ -49,6 +87,11 @@ void RegisterServeCommand(CLI::App& app, Context& ctx, int* exit_code) {
       pg_options.listen = *pg_listen;
       pg_options.tls_cert_file = options->tls_cert_file;
       pg_options.tls_key_file = options->tls_key_file;
+      // The password is an API token or a JWT; the user name is not trusted for anything.
+      platform::Platform* platform = p->get();
+      pg_options.auth = [platform](const std::string&, const std::string& password) {
+        return platform->Authenticate(password);
+      };
       Result<std::unique_ptr<server::PgServer>> started = server::PgServer::Start(**p, pg_options);
       if (!started.ok()) {
         *exit_code = ReportError(started.status().WithPrefix("--pg-listen"));

@@ -23,6 +23,13 @@ namespace {
 
 using nlohmann::json;
 
+// The demo runs embedded, as the local administrator, recording each team as the one acting.
+Caller Acting(std::string principal) {
+  Caller c;
+  c.identity.principal = std::move(principal);
+  return c;
+}
+
 std::vector<SourceFile> ExampleFiles(std::string_view prefix) {
   std::vector<SourceFile> files;
   for (int i = 0; i < examples::kEmbeddedFileCount; ++i) {
@@ -94,7 +101,7 @@ Status RunDemo(const DemoOptions& options, std::FILE* out) {
   Options popts;
   popts.data_dir = options.data_dir;
   LOOM_ASSIGN_OR_RETURN(std::unique_ptr<Platform> p, Platform::Open(popts));
-  const Caller governance{"group:governance"};
+  const Caller governance = Acting("group:governance");
   const Caller admin{};  // the local administrator of embedded mode
 
   story.Step("The governance group sets the global policies: shared identifiers, rules and grants");
@@ -108,8 +115,8 @@ Status RunDemo(const DemoOptions& options, std::FILE* out) {
   LOOM_ASSIGN_OR_RETURN(json domains,
                         p->Apply(governance, ExampleFiles("media-streaming/domains/"), false));
   std::vector<SourceFile> products = ExampleFiles("media-streaming/products/");
-  LOOM_ASSIGN_OR_RETURN(json applied, p->Apply(Caller{"group:data-platform"}, products, false));
-  LOOM_ASSIGN_OR_RETURN(json listed, p->ListProducts(Caller{"user:local-admin"}, std::nullopt));
+  LOOM_ASSIGN_OR_RETURN(json applied, p->Apply(Acting("group:data-platform"), products, false));
+  LOOM_ASSIGN_OR_RETURN(json listed, p->ListProducts(Acting("user:local-admin"), std::nullopt));
   std::map<std::string, std::vector<std::string>> by_domain;
   std::map<std::string, std::string> alignment;
   for (const json& prod : listed["products"]) {
@@ -139,7 +146,7 @@ Status RunDemo(const DemoOptions& options, std::FILE* out) {
   profiles.replace(at, masked.size(), ",");
   profiles.replace(v, version.size(), "version: 1.1.0");
   Result<json> refused_apply =
-      p->Apply(Caller{"group:users-team"}, {{"user-profiles.yaml", profiles}}, false);
+      p->Apply(Acting("group:users-team"), {{"user-profiles.yaml", profiles}}, false);
   if (refused_apply.ok()) return Internal("demo: a product breaking the standards was applied");
   std::string why = refused_apply.status().message();
   size_t nl = why.find('\n');
@@ -150,7 +157,7 @@ Status RunDemo(const DemoOptions& options, std::FILE* out) {
   for (const char* q : {"royalties", "sessions", "personal"}) {
     SearchParams sp;
     sp.text = q;
-    LOOM_ASSIGN_OR_RETURN(json hits, p->Search(Caller{"user:local-admin"}, sp));
+    LOOM_ASSIGN_OR_RETURN(json hits, p->Search(Acting("user:local-admin"), sp));
     std::string names;
     for (const json& h : hits["hits"]) names += " " + h.value("address", "");
     story.Line("loom search %-10s ->%s", q, names.c_str());
@@ -184,7 +191,7 @@ Status RunDemo(const DemoOptions& options, std::FILE* out) {
     std::string path = JoinPath(input_dir, t.file);
     LOOM_RETURN_IF_ERROR(WriteFileAtomically(fs, path, t.text));
     LOOM_ASSIGN_OR_RETURN(Address a, Address::Parse(t.address));
-    LOOM_ASSIGN_OR_RETURN(json published, p->PublishTableFile(Caller{t.team}, a, path, t.kind));
+    LOOM_ASSIGN_OR_RETURN(json published, p->PublishTableFile(Acting(t.team), a, path, t.kind));
     story.Line("%-40s %8llu rows", published.value("address", "").c_str(),
                static_cast<unsigned long long>(published.value("rows", 0)));
   }
@@ -194,7 +201,7 @@ Status RunDemo(const DemoOptions& options, std::FILE* out) {
                         Address::Parse("loom://media-player/play-events/events"));
   LOOM_ASSIGN_OR_RETURN(Address quality_port,
                         Address::Parse("loom://media-player/quality-events/events"));
-  const Caller player{"service:media-player"};
+  const Caller player = Acting("service:media-player");
   RawFile raw_plays(fs, options.dump_raw_dir, "plays.jsonl");
   RawFile raw_quality(fs, options.dump_raw_dir, "quality.jsonl");
   IngestTotals plays, quality;
@@ -241,7 +248,7 @@ Status RunDemo(const DemoOptions& options, std::FILE* out) {
   peek.quarantine = true;
   peek.max_events = 1;
   LOOM_ASSIGN_OR_RETURN(json quarantined,
-                        p->ReadEvents(Caller{"group:media-player-team"}, plays_port, peek));
+                        p->ReadEvents(Acting("group:media-player-team"), plays_port, peek));
   if (!quarantined["events"].empty()) {
     const json& e = quarantined["events"][0]["event"];
     story.Line("first quarantined: %s", e.is_object() ? e.value("reason", "").c_str() : "");
@@ -253,7 +260,7 @@ Status RunDemo(const DemoOptions& options, std::FILE* out) {
   LOOM_RETURN_IF_ERROR(raw_labels.Append(labels));
   LOOM_RETURN_IF_ERROR(raw_labels.Close());
   LOOM_ASSIGN_OR_RETURN(Address onboarding, Address::Parse("loom://labels/onboarding/events"));
-  LOOM_ASSIGN_OR_RETURN(json onboarded, p->PublishEvents(Caller{"service:labels"}, onboarding,
+  LOOM_ASSIGN_OR_RETURN(json onboarded, p->PublishEvents(Acting("service:labels"), onboarding,
                                                          "application/x-ndjson", labels, {}));
   story.Line("%s: %llu accepted", onboarding.ToString().c_str(),
              static_cast<unsigned long long>(onboarded.value("accepted", 0u)));
@@ -261,7 +268,7 @@ Status RunDemo(const DemoOptions& options, std::FILE* out) {
   for (const char* month :
        {"2026-08-01T00:00:00Z", "2026-09-01T00:00:00Z", "2026-10-01T00:00:00Z"}) {
     LOOM_ASSIGN_OR_RETURN(TimestampMicros start, ParseRfc3339(month));
-    LOOM_ASSIGN_OR_RETURN(json snap, p->PublishSnapshots(Caller{"service:labels"}, monthly, start));
+    LOOM_ASSIGN_OR_RETURN(json snap, p->PublishSnapshots(Acting("service:labels"), monthly, start));
     for (const json& v : snap["published"]) {
       story.Line("%s@%llu  month %.7s  %llu rows", monthly.ToString().c_str(),
                  static_cast<unsigned long long>(v.value("version", 0)),
@@ -307,7 +314,7 @@ Status RunDemo(const DemoOptions& options, std::FILE* out) {
   Platform::QueryOptions q;
   q.format = engine::Format::kTable;
   LOOM_ASSIGN_OR_RETURN(std::unique_ptr<Platform::PreparedQuery> prepared,
-                        p->PrepareQuery(Caller{"user:local-admin"}, royalties, q));
+                        p->PrepareQuery(Acting("user:local-admin"), royalties, q));
   engine::StringSink table_out;
   LOOM_ASSIGN_OR_RETURN(engine::EncodeStats stats, prepared->Run(table_out));
   (void)stats;
@@ -355,7 +362,7 @@ Status RunDemo(const DemoOptions& options, std::FILE* out) {
 
   story.Step("The query surface is closed: SQL cannot read files, settings or metadata");
   Result<std::unique_ptr<Platform::PreparedQuery>> refused =
-      p->PrepareQuery(Caller{"user:local-admin"}, "SELECT * FROM read_csv('/etc/passwd')", q);
+      p->PrepareQuery(Acting("user:local-admin"), "SELECT * FROM read_csv('/etc/passwd')", q);
   story.Line("SELECT * FROM read_csv('/etc/passwd') -> %s",
              refused.ok() ? "ALLOWED (a bug)" : refused.status().ToString().c_str());
   story.Finish();

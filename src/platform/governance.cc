@@ -251,8 +251,10 @@ json Platform::ReviewJson(const Review& review) {
   return out;
 }
 
-Result<json> Platform::PolicyCheck(const Caller&, const std::vector<SourceFile>& files) {
+Result<json> Platform::PolicyCheck(const Caller& caller, const std::vector<SourceFile>& files) {
   LOOM_ASSIGN_OR_RETURN(std::vector<spec::Document> docs, ParseSources(files));
+  // A review compares with what is applied: only for documents the caller may apply.
+  LOOM_RETURN_IF_ERROR(RequireApply(caller, docs, "policy-check").status());
   LOOM_ASSIGN_OR_RETURN(Review review, ReviewDocuments(docs));
   return ReviewJson(review);
 }
@@ -269,12 +271,15 @@ Result<json> Platform::Diff(const Caller& caller, const std::vector<SourceFile>&
   return json{{"diffs", review["diffs"]}, {"versionProblems", review["versionProblems"]}};
 }
 
-Result<json> Platform::DiffVersions(const Caller&, const Address& from, const Address& to) {
+Result<json> Platform::DiffVersions(const Caller& caller, const Address& from, const Address& to) {
   if (from.has_port() || to.has_port() || from.ProductKey() != to.ProductKey()) {
     return InvalidArgument("diff: expected two versions of one product, e.g. " +
                            Address{from.domain, from.product, "", "1.0.0"}.ToString() + " " +
                            Address{from.domain, from.product, "", "2.0.0"}.ToString());
   }
+  LOOM_RETURN_IF_ERROR(Require(caller, Address{from.domain, from.product, "", {}},
+                               security::Operation::kRead, "show")
+                           .status());
   const std::string key = catalog::ProductKey(from.domain, from.product);
   LOOM_ASSIGN_OR_RETURN(catalog::StoredDocument a, GetProductVersion(key, from.version));
   LOOM_ASSIGN_OR_RETURN(catalog::StoredDocument b, GetProductVersion(key, to.version));
@@ -289,11 +294,16 @@ Result<json> Platform::DiffVersions(const Caller&, const Address& from, const Ad
   return json{{"diffs", json::array({diff})}, {"versionProblems", json::array()}};
 }
 
-Result<json> Platform::GlobalTypeCarriers() {
+Result<json> Platform::GlobalTypeCarriers(const Caller* caller) {
   LOOM_ASSIGN_OR_RETURN(std::vector<catalog::ProductSummary> products,
                         catalog_->ListProducts(std::nullopt));
+  std::shared_ptr<const security::Authorizer> authz = Authz();
   json out = json::object();
   for (const catalog::ProductSummary& p : products) {
+    // A caller is shown only the carriers it may see.
+    if (caller != nullptr && !authz->CanSee(caller->identity, Address{p.domain, p.name, "", {}})) {
+      continue;
+    }
     LOOM_ASSIGN_OR_RETURN(catalog::StoredDocument doc,
                           catalog_->Get(catalog::ProductKey(p.domain, p.name), std::nullopt));
     std::map<std::string, std::vector<std::string>> carried;
@@ -308,7 +318,9 @@ Result<json> Platform::GlobalTypeCarriers() {
   return out;
 }
 
-Result<std::vector<std::string>> Platform::DeprecationWarnings(const std::string& sql) {
+Result<std::vector<std::string>> Platform::DeprecationWarnings(const Caller& caller,
+                                                               const std::string& sql) {
+  std::shared_ptr<const security::Authorizer> authz = Authz();
   std::vector<std::string> out;
   std::string lower = sql;
   for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -316,6 +328,8 @@ Result<std::vector<std::string>> Platform::DeprecationWarnings(const std::string
                         catalog_->ListProducts(std::nullopt));
   for (const catalog::ProductSummary& p : products) {
     if (!p.deprecated) continue;
+    // Never a warning that names a product the caller may not see.
+    if (!authz->CanSee(caller.identity, Address{p.domain, p.name, "", {}})) continue;
     // The SQL names of its ports all start with "<domain>.<product>." (a cheap text test, as for
     // the streams a query brings up to date; the front door decided what may be read).
     std::string prefix = Address{p.domain, p.name, "x", {}}.SqlName();
@@ -333,9 +347,9 @@ Result<std::vector<std::string>> Platform::DeprecationWarnings(const std::string
   return out;
 }
 
-Result<json> Platform::GlobalTypes(const Caller&, const std::optional<std::string>& name) {
+Result<json> Platform::GlobalTypes(const Caller& caller, const std::optional<std::string>& name) {
   LOOM_ASSIGN_OR_RETURN(std::shared_ptr<const governance::PolicySet> policies, PoliciesInForce({}));
-  LOOM_ASSIGN_OR_RETURN(json carriers, GlobalTypeCarriers());
+  LOOM_ASSIGN_OR_RETURN(json carriers, GlobalTypeCarriers(&caller));
   json out = {{"types", json::array()}};
   for (const governance::DefinedType& d : policies->types()) {
     if (name && d.type.name != *name) continue;
@@ -357,12 +371,13 @@ Result<json> Platform::GlobalTypes(const Caller&, const std::optional<std::strin
   return out;
 }
 
-Status Platform::AddGovernanceViews(const catalog::StoredDocument& doc, json& product) {
+Status Platform::AddGovernanceViews(const Caller& caller, const catalog::StoredDocument& doc,
+                                    json& product) {
   // Joinable products per field of a global type.
   std::map<std::string, std::vector<std::string>> carried;
   if (product.contains("schema")) CarriedTypes(product["schema"]["fields"], "", carried);
   if (!carried.empty()) {
-    LOOM_ASSIGN_OR_RETURN(json carriers, GlobalTypeCarriers());
+    LOOM_ASSIGN_OR_RETURN(json carriers, GlobalTypeCarriers(&caller));
     json joins = json::object();
     for (const auto& [type, paths] : carried) {
       json others = json::array();

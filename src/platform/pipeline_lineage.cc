@@ -17,11 +17,17 @@ struct Edge {
 
 }  // namespace
 
-Result<json> Platform::Lineage(const Caller&, const Address& address,
+Result<json> Platform::Lineage(const Caller& caller, const Address& address,
                                const LineageRequest& request) {
   if (request.depth < 1 || request.depth > 100) {
     return InvalidArgument("lineage: depth must be between 1 and 100");
   }
+  LOOM_RETURN_IF_ERROR(Require(caller, address, security::Operation::kRead, "lineage").status());
+  // The graph stops at products the caller may not see: their edges are left out.
+  std::shared_ptr<const security::Authorizer> authz = Authz();
+  auto visible = [&](const Address& a) {
+    return authz->CanSee(caller.identity, Address{a.domain, a.product, "", {}});
+  };
   LOOM_ASSIGN_OR_RETURN(std::vector<spec::DataProduct> products, LoadProducts());
   LOOM_ASSIGN_OR_RETURN(pipeline::StateStore * state, PipelineState());
   std::vector<Edge> edges;
@@ -42,6 +48,7 @@ Result<json> Platform::Lineage(const Caller&, const Address& address,
       }
     }
     for (const spec::InputPort& in : p.input_ports) {
+      if (!visible(in.address) || !visible(p.address())) continue;
       for (const std::string& to : targets) {
         edges.push_back({pipeline::PortKey(in.address), to, p.transform.has_value()});
       }
@@ -126,6 +133,7 @@ Result<json> Platform::Lineage(const Caller&, const Address& address,
     auto k = kinds.find(n);
     out["nodes"].push_back({{"address", n}, {"kind", k == kinds.end() ? "unknown" : k->second}});
   }
+  LOOM_RETURN_IF_ERROR(Audited(caller, "lineage", address, -1));
   return out;
 }
 

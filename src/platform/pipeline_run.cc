@@ -30,14 +30,11 @@ std::string InputName(const spec::InputPort& in) {
 }  // namespace
 
 Caller Platform::PipelineRunner::ServiceCaller(const std::string& domain) {
-  Caller c;
-  c.principal = "service:" + domain;
-  return c;
+  return Caller::Service(domain);
 }
 
 Status Platform::PipelineRunner::Preflight(Platform& p, const Caller& service,
                                            const spec::DataProduct& product) {
-  (void)service;
   const std::string name = product.address().ToString();
   if (!product.transform) return InvalidArgument("product " + name + " declares no transform");
   const spec::Transform& t = *product.transform;
@@ -60,6 +57,15 @@ Status Platform::PipelineRunner::Preflight(Platform& p, const Caller& service,
     return InvalidArgument(name + ": the transform has no input ports to read");
   }
   for (const spec::InputPort& in : product.input_ports) {
+    // Access first: a refusal says the same whether the input is missing or only unreadable.
+    Result<security::Decision> allowed =
+        p.Require(service, in.address, security::Operation::kRead, "pipeline");
+    if (!allowed.ok()) {
+      return Status(allowed.status().code(),
+                    name + ": " + InputName(in) + Where(in.pos) + ": " + service.principal() +
+                        " may not read it (grant it read on the input, or fix the address): " +
+                        allowed.status().message());
+    }
     Result<std::unique_ptr<PortRef>> ref = p.ResolvePort(in.address);
     if (!ref.ok()) {
       return Status(ref.status().code(),
@@ -195,7 +201,7 @@ Result<table::Manifest> Platform::PipelineRunner::PublishSelect(
     }
   }
   table::PublishOptions po;
-  po.published_by = service.principal;
+  po.published_by = service.principal();
   po.source_description = description;
   for (const pipeline::InputRange& r : inputs) {
     table::InputRef in;
@@ -276,7 +282,7 @@ Result<pipeline::Run> Platform::PipelineRunner::Batch(Platform& p, const spec::D
   run.run_uuid = NewUuid();
   run.pipeline = pipeline::PortKey(output);
   run.trigger = trigger;
-  run.principal = service.principal;
+  run.principal = service.principal();
   if (Result<int32_t> failures = state->ConsecutiveFailures(run.pipeline); failures.ok()) {
     run.attempt = *failures + 1;
   }

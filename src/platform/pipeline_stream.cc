@@ -54,7 +54,7 @@ Result<pipeline::Run> Platform::PipelineRunner::StreamingStep(Platform& p,
   run.run_uuid = NewUuid();
   run.pipeline = pipeline::PortKey(output);
   run.trigger = trigger;
-  run.principal = service.principal;
+  run.principal = service.principal();
   run.status = pipeline::RunStatus::kSkipped;
   // The one stream input drives the step; table inputs are read at their current version.
   const spec::InputPort* driver = nullptr;

@@ -68,12 +68,17 @@ Result<const spec::DataProduct*> FindTransform(const std::vector<spec::DataProdu
 
 }  // namespace
 
-Result<json> Platform::ListPipelines(const Caller&) {
+Result<json> Platform::ListPipelines(const Caller& caller) {
   LOOM_ASSIGN_OR_RETURN(std::vector<spec::DataProduct> products, LoadProducts());
+  std::shared_ptr<const security::Authorizer> authz = Authz();
   LOOM_ASSIGN_OR_RETURN(pipeline::Graph graph, pipeline::Graph::Build(products));
   LOOM_ASSIGN_OR_RETURN(pipeline::StateStore * state, PipelineState());
   json out = {{"pipelines", json::array()}};
   for (const pipeline::Node& n : graph.nodes()) {
+    // Only pipelines of products the caller may see (as in listings and search).
+    if (!authz->CanSee(caller.identity, Address{n.output.domain, n.output.product, "", {}})) {
+      continue;
+    }
     std::string key = pipeline::PortKey(n.output);
     json inputs = json::array();
     for (const spec::InputPort& in : n.inputs) {
@@ -83,7 +88,7 @@ Result<json> Platform::ListPipelines(const Caller&) {
               {"product", Address{n.output.domain, n.output.product, "", {}}.ToString()},
               {"mode", std::string(spec::ToString(n.mode))},
               {"schedule", n.mode == spec::TransformMode::kBatch ? n.schedule : "continuous"},
-              {"principal", Platform::PipelineRunner::ServiceCaller(n.output.domain).principal},
+              {"principal", Platform::PipelineRunner::ServiceCaller(n.output.domain).principal()},
               {"inputs", inputs},
               {"lastRun", nullptr}};
     LOOM_ASSIGN_OR_RETURN(std::vector<pipeline::Run> last, state->Runs(key, 1));
@@ -98,8 +103,9 @@ Result<json> Platform::ListPipelines(const Caller&) {
   return out;
 }
 
-Result<json> Platform::PipelineRuns(const Caller&, const Address& address, size_t limit) {
+Result<json> Platform::PipelineRuns(const Caller& caller, const Address& address, size_t limit) {
   if (limit == 0 || limit > 1000) return InvalidArgument("limit must be between 1 and 1000");
+  LOOM_RETURN_IF_ERROR(Require(caller, address, security::Operation::kRead, "runs").status());
   LOOM_ASSIGN_OR_RETURN(std::vector<spec::DataProduct> products, LoadProducts());
   LOOM_ASSIGN_OR_RETURN(const spec::DataProduct* product, FindTransform(products, address));
   LOOM_ASSIGN_OR_RETURN(pipeline::StateStore * state, PipelineState());
@@ -108,10 +114,14 @@ Result<json> Platform::PipelineRuns(const Caller&, const Address& address, size_
   LOOM_ASSIGN_OR_RETURN(std::vector<pipeline::Run> runs, state->Runs(key, limit));
   json out = {{"pipeline", key}, {"runs", json::array()}};
   for (const pipeline::Run& r : runs) out["runs"].push_back(pipeline::ToJson(r));
+  LOOM_RETURN_IF_ERROR(Audited(caller, "runs", address, static_cast<int64_t>(runs.size())));
   return out;
 }
 
-Result<json> Platform::RunPipeline(const Caller&, const Address& address) {
+Result<json> Platform::RunPipeline(const Caller& caller, const Address& address) {
+  // Running a pipeline writes its output: the domain's owners and producers may.
+  LOOM_RETURN_IF_ERROR(
+      Require(caller, address, security::Operation::kWrite, "pipeline-run").status());
   LOOM_ASSIGN_OR_RETURN(std::vector<spec::DataProduct> products, LoadProducts());
   LOOM_ASSIGN_OR_RETURN(const spec::DataProduct* product, FindTransform(products, address));
   std::lock_guard<std::mutex> lock(pipeline_run_mu_);
@@ -121,11 +131,13 @@ Result<json> Platform::RunPipeline(const Caller&, const Address& address) {
   } else {
     LOOM_ASSIGN_OR_RETURN(run, Platform::PipelineRunner::StreamingStep(*this, *product, "manual"));
   }
+  LOOM_RETURN_IF_ERROR(Audited(caller, "pipeline-run", address, -1, "", run.run_uuid));
   return json{{"runs", json::array({pipeline::ToJson(run)})}};
 }
 
-Result<json> Platform::Rebuild(const Caller&, const Address& address,
+Result<json> Platform::Rebuild(const Caller& caller, const Address& address,
                                const RebuildRequest& request) {
+  LOOM_RETURN_IF_ERROR(Require(caller, address, security::Operation::kWrite, "rebuild").status());
   if (request.from_version && request.from_time) {
     return InvalidArgument("rebuild: give --from a version or a time, not both");
   }
@@ -166,6 +178,9 @@ Result<json> Platform::Rebuild(const Caller&, const Address& address,
   if (request.downstream) {
     for (const pipeline::Node* n : graph.Downstream(output)) {
       LOOM_ASSIGN_OR_RETURN(const spec::DataProduct* next, FindTransform(products, n->output));
+      // Every product rebuilt downstream needs the same right as the first.
+      LOOM_RETURN_IF_ERROR(
+          Require(caller, next->address(), security::Operation::kWrite, "rebuild").status());
       pipeline::Run run;
       if (n->mode == spec::TransformMode::kBatch) {
         LOOM_ASSIGN_OR_RETURN(run,
@@ -177,6 +192,7 @@ Result<json> Platform::Rebuild(const Caller&, const Address& address,
       runs.push_back(pipeline::ToJson(run));
     }
   }
+  LOOM_RETURN_IF_ERROR(Audited(caller, "rebuild", address, -1));
   return json{{"runs", runs}};
 }
 

@@ -1,5 +1,8 @@
 #include "platform/platform.h"
 
+#include <algorithm>
+#include <set>
+
 #include "platform/json_views.h"
 
 namespace loom::platform {
@@ -18,7 +21,9 @@ Platform::~Platform() {
 void Platform::StartBackgroundJobs(std::chrono::milliseconds tick) {
   if (jobs_thread_.joinable()) return;
   jobs_thread_ = std::thread([this, tick] {
-    Caller scheduler{"service:loom-scheduler"};
+    // The scheduler publishes every domain's due snapshots, as the platform itself.
+    Caller scheduler;
+    scheduler.identity.principal = "service:loom-scheduler";
     std::unique_lock<std::mutex> lock(jobs_mu_);
     while (!jobs_stop_) {
       lock.unlock();
@@ -54,6 +59,7 @@ Result<std::unique_ptr<Platform>> Platform::Open(const Options& options) {
   LOOM_ASSIGN_OR_RETURN(p->catalog_, catalog::OpenSqliteCatalog(
                                          JoinPath(options.data_dir, "catalog.db"), options.clock));
   LOOM_ASSIGN_OR_RETURN(p->trusted_db_, engine::Database::Open());
+  LOOM_RETURN_IF_ERROR(p->OpenSecurity());
   return p;
 }
 
@@ -72,35 +78,56 @@ Result<nlohmann::json> Platform::Apply(const Caller& caller, const std::vector<S
       }
     }
   }
+  // Every document must be the caller's to apply, before the catalog is read.
+  LOOM_ASSIGN_OR_RETURN(std::vector<Address> addresses, RequireApply(caller, docs, "apply"));
   // Every policy on every product, and each new version's compatibility with the current one.
   LOOM_RETURN_IF_ERROR(Govern(docs));
   std::vector<catalog::Change> changes;
   if (dry_run) {
     LOOM_ASSIGN_OR_RETURN(changes, catalog_->Plan(docs));
   } else {
-    LOOM_ASSIGN_OR_RETURN(changes, catalog_->Apply(docs, caller.principal));
+    LOOM_ASSIGN_OR_RETURN(changes, catalog_->Apply(docs, caller.principal()));
+    LOOM_RETURN_IF_ERROR(RebuildAuthorizer());
+  }
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    LOOM_RETURN_IF_ERROR(
+        Audited(caller, "apply", addresses[i], -1, "", dry_run ? "dry run" : docs[i].Key()));
   }
   nlohmann::json out = {{"dryRun", dry_run}, {"changes", nlohmann::json::array()}};
   for (const catalog::Change& c : changes) out["changes"].push_back(ChangeJson(c));
   return out;
 }
 
-Result<nlohmann::json> Platform::ListProducts(const Caller&,
+Result<nlohmann::json> Platform::ListProducts(const Caller& caller,
                                               const std::optional<std::string>& domain) {
   if (domain && !IsValidName(*domain)) {
     return InvalidArgument("domain '" + *domain + "' " + NameProblem(*domain));
   }
   LOOM_ASSIGN_OR_RETURN(std::vector<catalog::ProductSummary> products,
                         catalog_->ListProducts(domain));
+  std::shared_ptr<const security::Authorizer> authz = Authz();
   nlohmann::json out = {{"products", nlohmann::json::array()}};
-  for (const catalog::ProductSummary& p : products) out["products"].push_back(SummaryJson(p));
+  for (const catalog::ProductSummary& p : products) {
+    if (!authz->CanSee(caller.identity, Address{p.domain, p.name, "", {}})) continue;
+    out["products"].push_back(SummaryJson(p));
+  }
   return out;
 }
 
-Result<nlohmann::json> Platform::ListDomains(const Caller&) {
+Result<nlohmann::json> Platform::ListDomains(const Caller& caller) {
   LOOM_ASSIGN_OR_RETURN(std::vector<catalog::StoredDocument> domains, catalog_->ListDomains());
+  // A domain is listed to those who manage it or may see one of its products.
+  std::shared_ptr<const security::Authorizer> authz = Authz();
+  std::vector<std::string> managed = authz->ManagedDomains(caller.identity);
+  std::set<std::string> visible(managed.begin(), managed.end());
+  LOOM_ASSIGN_OR_RETURN(std::vector<catalog::ProductSummary> products,
+                        catalog_->ListProducts(std::nullopt));
+  for (const catalog::ProductSummary& p : products) {
+    if (authz->CanSee(caller.identity, Address{p.domain, p.name, "", {}})) visible.insert(p.domain);
+  }
   nlohmann::json out = {{"domains", nlohmann::json::array()}};
   for (const catalog::StoredDocument& d : domains) {
+    if (!IsGovernance(caller) && !visible.contains(d.body.value("name", ""))) continue;
     nlohmann::json j = d.body;
     j["revision"] = d.version;
     out["domains"].push_back(std::move(j));
@@ -109,19 +136,22 @@ Result<nlohmann::json> Platform::ListDomains(const Caller&) {
 }
 
 Result<nlohmann::json> Platform::ShowProduct(const Caller& caller, const Address& address) {
+  Address product{address.domain, address.product, "", {}};
+  LOOM_RETURN_IF_ERROR(Require(caller, product, security::Operation::kRead, "show").status());
   const std::string key = catalog::ProductKey(address.domain, address.product);
   // A port's @version names a table version, not a descriptor version.
   std::optional<std::string> version = address.has_port() ? std::nullopt : address.version;
   LOOM_ASSIGN_OR_RETURN(catalog::StoredDocument doc, GetProductVersion(key, version));
   LOOM_ASSIGN_OR_RETURN(std::vector<catalog::StoredDocument> versions, catalog_->Versions(key));
   nlohmann::json out = ProductJson(doc, versions);
-  LOOM_RETURN_IF_ERROR(AddGovernanceViews(doc, out));
+  LOOM_RETURN_IF_ERROR(AddGovernanceViews(caller, doc, out));
   // The article's "sample datasets as exemplars": a few rows of each table port that has a
   // version (stream ports would need their SQL tier brought up to date; `loom sample` does that).
   if (!version && out.contains("outputPorts")) {
     for (nlohmann::json& port : out["outputPorts"]) {
       if (port.value("kind", "") != "table") continue;
       Address pa{address.domain, address.product, port.value("name", ""), {}};
+      if (!Authz()->Check(caller.identity, pa, security::Operation::kRead).allowed) continue;
       Result<nlohmann::json> sample = Sample(caller, pa, 5);
       if (sample.ok() && !(*sample)["rows"].empty()) port["sample"] = (*sample)["rows"];
     }
@@ -136,19 +166,23 @@ Result<nlohmann::json> Platform::ShowProduct(const Caller& caller, const Address
                       " has no port '" + address.port + "'");
     }
   }
+  LOOM_RETURN_IF_ERROR(Audited(caller, "show", product, -1));
   return out;
 }
 
-Result<nlohmann::json> Platform::Versions(const Caller&, const Address& address) {
+Result<nlohmann::json> Platform::Versions(const Caller& caller, const Address& address) {
+  Address product{address.domain, address.product, "", {}};
+  LOOM_RETURN_IF_ERROR(Require(caller, product, security::Operation::kRead, "show").status());
   LOOM_ASSIGN_OR_RETURN(std::vector<catalog::StoredDocument> versions,
                         catalog_->Versions(catalog::ProductKey(address.domain, address.product)));
   nlohmann::json out = {{"address", Address{address.domain, address.product, "", {}}.ToString()},
                         {"versions", nlohmann::json::array()}};
   for (const catalog::StoredDocument& v : versions) out["versions"].push_back(VersionJson(v));
+  LOOM_RETURN_IF_ERROR(Audited(caller, "show", product, -1, "", "versions"));
   return out;
 }
 
-Result<nlohmann::json> Platform::Search(const Caller&, const SearchParams& params) {
+Result<nlohmann::json> Platform::Search(const Caller& caller, const SearchParams& params) {
   if (params.limit == 0 || params.limit > 1000) {
     return InvalidArgument("search: limit must be between 1 and 1000");
   }
@@ -160,9 +194,23 @@ Result<nlohmann::json> Platform::Search(const Caller&, const SearchParams& param
   q.classification = params.classification;
   q.alignment = params.alignment;
   q.port_kind = params.port_kind;
-  q.limit = params.limit;
-  q.offset = params.offset;
-  LOOM_ASSIGN_OR_RETURN(std::vector<catalog::SearchHit> hits, catalog_->Search(q));
+  if (params.offset > 10000) return InvalidArgument("search: offset must be at most 10000");
+  // Hits the caller may not see are dropped before paging, so pages stay full and a count never
+  // reveals them.
+  q.limit = 1000;
+  q.offset = 0;
+  LOOM_ASSIGN_OR_RETURN(std::vector<catalog::SearchHit> all, catalog_->Search(q));
+  std::shared_ptr<const security::Authorizer> authz = Authz();
+  std::vector<catalog::SearchHit> hits;
+  for (catalog::SearchHit& h : all) {
+    if (authz->CanSee(caller.identity, Address{h.product.domain, h.product.name, "", {}})) {
+      hits.push_back(std::move(h));
+    }
+  }
+  hits.erase(hits.begin(), hits.begin() + std::min<size_t>(params.offset, hits.size()));
+  if (hits.size() > params.limit) hits.resize(params.limit);
+  LOOM_RETURN_IF_ERROR(AuditRecord({caller.principal(), "search", "", true,
+                                    static_cast<int64_t>(hits.size()), params.text, ""}));
   nlohmann::json out = {{"query", params.text}, {"hits", nlohmann::json::array()}};
   for (const catalog::SearchHit& h : hits) {
     nlohmann::json j = SummaryJson(h.product);

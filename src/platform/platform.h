@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -25,6 +26,7 @@
 #include "governance/governance.h"
 #include "ingest/ingest.h"
 #include "pipeline/pipeline.h"
+#include "security/security.h"
 #include "spec/spec.h"
 #include "table/table.h"
 
@@ -37,11 +39,22 @@ struct Options {
   std::string openlineage_url;
   // How often background jobs look for due pipelines and run streaming steps.
   std::chrono::milliseconds pipeline_tick{100};
+  // The master key that wraps data keys: this file, else $LOOM_MASTER_KEY, else a development
+  // key created in <data>/master.key (0600) on first need — for development only.
+  std::string master_key_file;
+  // Server mode: accept JWTs of this OIDC identity provider (Authenticate). None: tokens only.
+  std::optional<security::JwtOptions> jwt;
 };
 
-// Who is acting. Until security/ lands, embedded mode acts as the local administrator.
+// Who is acting: an identity, authenticated (server) or local (embedded). `Caller{}` is the
+// embedded-mode local administrator; Platform::As gives a principal with its groups
+// (`loom --as`), Platform::Authenticate a credential's identity. Value type.
 struct Caller {
-  std::string principal = "user:local-admin";
+  security::Identity identity = security::Identity::LocalAdministrator("local-admin");
+  const std::string& principal() const { return identity.principal; }
+  // The service principal of `domain` (service:<domain>), as the domain's pipelines run: a
+  // producer of its own domain, nothing more.
+  static Caller Service(std::string_view domain);
 };
 
 // A descriptor file handed to Apply: its path (for diagnostics) and its text.
@@ -71,6 +84,57 @@ class Platform {
   Platform& operator=(const Platform&) = delete;
 
   const std::string& data_dir() const { return options_.data_dir; }
+
+  // --- Identity and access (access.cc, security_admin.cc) ---------------------------------
+  // The caller acting as `principal` (user: or service:) with its groups from security.db.
+  Result<Caller> As(std::string_view principal);
+  // Server mode: the identity of an `Authorization: Bearer` credential: an API token
+  // ("loom_...") or a JWT of Options::jwt. kUnauthenticated (audited as a denied `authenticate`
+  // by `anonymous`) for a missing, malformed, forged, expired or revoked credential.
+  Result<Caller> Authenticate(std::string_view bearer);
+  // The deployment's key store (keys.db), opened on first call with the master key (Options).
+  // kFailedPrecondition / kPermissionDenied when the key is missing or wrong. Thread-safe;
+  // the pointer lives as long as the Platform.
+  Result<security::KeyStore*> Keys();
+  // The product's cipher for data at rest (a data key wrapped in keys.db, created on first use).
+  Result<security::Cipher> CipherFor(const Address& product);
+
+  // API tokens. Create: for oneself any authenticated caller (scopes within its own); for
+  // another principal governance or the administrator. {"id","secret","principal",...}: the
+  // secret is returned once.
+  struct TokenRequest {
+    std::string principal;  // "" = the caller
+    std::vector<std::string> scopes = {"read"};
+    std::optional<TimestampMicros> expires_at;
+    std::string description;
+  };
+  Result<nlohmann::json> CreateToken(const Caller& caller, const TokenRequest& request);
+  // {"tokens":[...]}: the caller's own, or (governance, administrator) `principal`'s or all.
+  Result<nlohmann::json> ListTokens(const Caller& caller, const std::string& principal);
+  Result<nlohmann::json> RevokeToken(const Caller& caller, const std::string& id);
+  // `loom grant` / `loom revoke`: owners in their own domain, governance everywhere.
+  struct GrantRequest {
+    std::string principal;  // user:, group: or service:
+    // A role on a domain (owner | producer | consumer), or permissions "read,write,unmask";
+    // for Revoke, "" = every permission.
+    std::string what;
+    std::string address;  // loom://domain, loom://domain/product or loom://domain/product/port
+    std::optional<std::string> row_filter;  // SQL predicate over the port's fields
+  };
+  Result<nlohmann::json> Grant(const Caller& caller, const GrantRequest& request);
+  Result<nlohmann::json> Revoke(const Caller& caller, const GrantRequest& request);
+  // {"grants":[...]} visible to the caller (its managed domains; all for governance).
+  Result<nlohmann::json> ListGrants(const Caller& caller);
+  // Group membership (governance and the administrator only).
+  Result<nlohmann::json> AddMember(const Caller& caller, const std::string& group,
+                                   const std::string& member);
+  Result<nlohmann::json> RemoveMember(const Caller& caller, const std::string& group,
+                                      const std::string& member);
+  // {"entries":[...]}: governance and the administrator see all; others entries on their
+  // managed domains and their own.
+  Result<nlohmann::json> Audit(const Caller& caller, const security::AuditFilter& filter);
+  // {"entries","headHash"} or kDataLoss naming the first bad entry (governance/administrator).
+  Result<nlohmann::json> VerifyAudit(const Caller& caller);
 
   // Validates every document of every file, then registers them all atomically (or, with
   // dry_run, only says what would change). {"dryRun":bool,"changes":[{key,kind,change,from,to}]}
@@ -167,7 +231,10 @@ class Platform {
     void set_warnings(std::vector<std::string> w) { warnings_ = std::move(w); }
 
    private:
+    friend class Platform;
     std::unique_ptr<engine::Session> session_;
+    // Audits the outcome of Run (set by PrepareQuery); its failure fails Run.
+    std::function<Status(const Status& outcome, int64_t rows)> on_done_;
     std::string sql_;
     QueryOptions options_;
     std::vector<std::string> warnings_;
@@ -188,6 +255,11 @@ class Platform {
   Result<std::unique_ptr<engine::Session>> OpenQuerySession(const Caller& caller,
                                                             const std::string& sql,
                                                             std::optional<TimestampMicros> as_of);
+  // Audits a query run on a session of OpenQuerySession (the PostgreSQL port): one entry per
+  // readable port the SQL names, with the rows returned; a refused or failed query as denied.
+  // kUnavailable when the audit log cannot be written (the result must not be sent).
+  Status AuditQuery(const Caller& caller, std::string_view sql, const Status& outcome,
+                    int64_t rows);
 
   // --- Global governance (governance.cc; docs/governance.md) ------------------------------
   // The review `loom apply` runs, without applying: every policy violation of every product in
@@ -271,15 +343,58 @@ class Platform {
   Result<catalog::StoredDocument> GetProductVersion(const std::string& key,
                                                     const std::optional<std::string>& version);
   // "loom://d/p is deprecated: MESSAGE" for each deprecated product whose SQL name `sql` mentions.
-  Result<std::vector<std::string>> DeprecationWarnings(const std::string& sql);
+  Result<std::vector<std::string>> DeprecationWarnings(const Caller& caller,
+                                                       const std::string& sql);
   // {type name: [{address,version,deprecated,fields}]} over every product's current version.
-  Result<nlohmann::json> GlobalTypeCarriers();
+  // Only the carriers `caller` may see (all when null: the platform's own reviews).
+  Result<nlohmann::json> GlobalTypeCarriers(const Caller* caller = nullptr);
   // `show` additions: joinable products per global type, and a superseded major's deprecation.
-  Status AddGovernanceViews(const catalog::StoredDocument& doc, nlohmann::json& product);
+  Status AddGovernanceViews(const Caller& caller, const catalog::StoredDocument& doc,
+                            nlohmann::json& product);
 
   std::mutex policies_mu_;
   std::string policies_key_;                               // guarded by policies_mu_
   std::shared_ptr<const governance::PolicySet> policies_;  // guarded by policies_mu_
+  // --- access.cc: the one place each path checks, masks and audits --------------------------
+  // Opens security.db, audit.db and the JWT verifier, and builds the first Authorizer.
+  Status OpenSecurity();
+  // The Authorizer in force (a request keeps the one it started with).
+  std::shared_ptr<const security::Authorizer> Authz() const;
+  // Rebuilds the Authorizer from the catalog and the stored grants, and swaps it in.
+  Status RebuildAuthorizer();
+  // Decides `op` on `address` for `caller`, auditing a refusal (as `operation`) before
+  // returning it: NotVisible for a product the caller may not see, kPermissionDenied otherwise,
+  // kUnavailable when the audit append fails. On success the caller audits with Audited().
+  Result<security::Decision> Require(const Caller& caller, const Address& address,
+                                     security::Operation op, std::string_view operation,
+                                     std::string_view query_text = "");
+  // The ports of existing products that `sql` names (<domain>.<product>.<port>[__vN]).
+  Result<std::vector<Address>> NamedPorts(const std::string& sql);
+  // Require(kApply) for every document (Policy: global; Domain; DataProduct), before anything
+  // reads the catalog; returns each document's address.
+  Result<std::vector<Address>> RequireApply(const Caller& caller,
+                                            const std::vector<spec::Document>& docs,
+                                            std::string_view operation);
+  // Appends one allowed entry; its failure fails the request (kUnavailable).
+  Status Audited(const Caller& caller, std::string_view operation, const Address& address,
+                 int64_t rows, std::string_view query_text = "", std::string_view detail = "");
+  Status AuditRecord(const security::AuditRecord& record);
+  // Applies the caller's masks and row filter (Decision `d`) to a relation of `schema`.
+  Status Protect(const security::Decision& d, const spec::Schema& schema, engine::Relation& r);
+  // Masks and filters stream events (JSON records) for a reader without unmask or with a filter.
+  Status ProtectEvents(const security::Decision& d, const spec::Schema& schema,
+                       nlohmann::json& events);
+  // Whether `caller` may manage security for everyone (administrator or governance).
+  bool IsGovernance(const Caller& caller) const;
+
+  std::unique_ptr<security::Store> store_;
+  std::unique_ptr<security::AuditLog> audit_;
+  std::unique_ptr<security::JwtVerifier> jwt_;
+  mutable std::mutex authz_mu_;
+  // Shared by every request that started while it was in force; guarded by authz_mu_.
+  std::shared_ptr<const security::Authorizer> authz_;
+  std::mutex keys_mu_;
+  std::unique_ptr<security::KeyStore> keys_;  // guarded by keys_mu_; opened lazily
 
   // The product descriptor (current version) and its output port, or kNotFound.
   struct PortRef {

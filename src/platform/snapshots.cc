@@ -61,6 +61,7 @@ std::optional<TimestampMicros> LastWindowEnd(const std::vector<table::Manifest>&
 
 Result<json> Platform::PublishSnapshots(const Caller& caller, const Address& address,
                                         std::optional<TimestampMicros> window_start) {
+  LOOM_RETURN_IF_ERROR(Require(caller, address, security::Operation::kWrite, "publish").status());
   LOOM_ASSIGN_OR_RETURN(std::unique_ptr<PortRef> ref, ResolvePort(address));
   Address table_addr{address.domain, address.product, address.port, {}};
   if (ref->port->kind != spec::PortKind::kTable || !ref->port->table.snapshot) {
@@ -150,12 +151,16 @@ Result<json> Platform::PublishSnapshots(const Caller& caller, const Address& add
       rows_sql = "SELECT " + cols + " WHERE false";
     }
     table::PublishOptions po;
-    po.published_by = caller.principal;
+    po.published_by = caller.principal();
     LOOM_ASSIGN_OR_RETURN(table::Manifest m,
                           t->PublishStreamWindow(window, conn.get(), rows_sql, "", po));
     published.push_back({{"version", m.version.number()},
                          {"window", {FormatRfc3339(start), FormatRfc3339(end)}},
                          {"rows", m.row_count}});
+  }
+  for (const json& v : published) {
+    LOOM_RETURN_IF_ERROR(Audited(caller, "publish", table_addr, v.value("rows", int64_t{-1}), "",
+                                 "snapshot window " + v["window"].dump()));
   }
   return json{{"address", table_addr.ToString()}, {"published", published}};
 }
@@ -172,6 +177,8 @@ Result<json> Platform::PublishDueSnapshots(const Caller& caller) {
     for (const spec::OutputPort& port : product.output_ports) {
       if (port.kind != spec::PortKind::kTable || !port.table.snapshot) continue;
       Address a{summary.domain, summary.name, port.name, {}};
+      // Only the ports the caller may publish are due for it.
+      if (!Authz()->Check(caller.identity, a, security::Operation::kWrite).allowed) continue;
       LOOM_ASSIGN_OR_RETURN(json r, PublishSnapshots(caller, a, std::nullopt));
       if (!r["published"].empty()) out.push_back(std::move(r));
     }

@@ -79,8 +79,9 @@ Result<engine::Relation> Platform::StreamRelation(const PortRef& ref) {
 }
 
 Result<json> Platform::PublishEvents(
-    const Caller&, const Address& address, std::string_view content_type, std::string_view body,
-    const std::vector<std::pair<std::string, std::string>>& headers) {
+    const Caller& caller, const Address& address, std::string_view content_type,
+    std::string_view body, const std::vector<std::pair<std::string, std::string>>& headers) {
+  LOOM_RETURN_IF_ERROR(Require(caller, address, security::Operation::kWrite, "ingest").status());
   LOOM_ASSIGN_OR_RETURN(std::unique_ptr<PortRef> ref, ResolvePort(address));
   LOOM_ASSIGN_OR_RETURN(std::shared_ptr<OpenStream> s, GetStream(*ref));
   std::vector<ingest::Header> hs;
@@ -98,6 +99,7 @@ Result<json> Platform::PublishEvents(
   request.body = body;
   request.headers = hs;
   LOOM_ASSIGN_OR_RETURN(ingest::IngestResult result, s->port->Ingest(request));
+  LOOM_RETURN_IF_ERROR(Audited(caller, "ingest", address, static_cast<int64_t>(result.accepted)));
   json records = json::array();
   for (size_t i = 0; i < result.records.size(); ++i) {
     const ingest::RecordResult& r = result.records[i];
@@ -115,12 +117,22 @@ Result<json> Platform::PublishEvents(
               {"records", std::move(records)}};
 }
 
-Result<json> Platform::ReadEvents(const Caller&, const Address& address, const ReadRequest& req) {
+Result<json> Platform::ReadEvents(const Caller& caller, const Address& address,
+                                  const ReadRequest& req) {
   if (req.max_events == 0 || req.max_events > 100000) {
     return InvalidArgument("max events must be between 1 and 100000");
   }
   if (req.wait_ms < 0 || req.wait_ms > 60000) {
     return InvalidArgument("wait must be between 0 and 60000 ms");
+  }
+  // The quarantine holds raw, unmasked records: its domain's owners only.
+  const char* operation = req.quarantine ? "tail-quarantine" : "tail";
+  LOOM_ASSIGN_OR_RETURN(security::Decision decision,
+                        Require(caller, address, security::Operation::kRead, operation));
+  if (req.quarantine) {
+    LOOM_ASSIGN_OR_RETURN(decision,
+                          Require(caller, Address{address.domain, address.product, "", {}},
+                                  security::Operation::kManageGrants, operation));
   }
   LOOM_ASSIGN_OR_RETURN(std::unique_ptr<PortRef> ref, ResolvePort(address));
   LOOM_ASSIGN_OR_RETURN(std::shared_ptr<OpenStream> s, GetStream(*ref));
@@ -216,15 +228,20 @@ Result<json> Platform::ReadEvents(const Caller&, const Address& address, const R
     }
   }
   for (int32_t p : parts) next[std::to_string(p)] = from[static_cast<size_t>(p)].value;
+  if (!req.quarantine) LOOM_RETURN_IF_ERROR(ProtectEvents(decision, ref->product.schema, events));
+  LOOM_RETURN_IF_ERROR(Audited(caller, operation, port, static_cast<int64_t>(events.size())));
   return json{{"address", port.ToString()},
               {"events", std::move(events)},
               {"next", std::move(next)},
               {"endOfStream", end_of_stream}};
 }
 
-Result<json> Platform::CommitOffsets(const Caller&, const Address& address,
+Result<json> Platform::CommitOffsets(const Caller& caller, const Address& address,
                                      const std::string& group,
                                      const std::map<uint32_t, int64_t>& next_offsets) {
+  // A consumer group is its reader's bookmark: read, not write, is what it takes.
+  LOOM_RETURN_IF_ERROR(
+      Require(caller, address, security::Operation::kRead, "commit-offsets").status());
   if (group.empty() || group.size() > 200) {
     return InvalidArgument("group name must have 1 to 200 characters");
   }
@@ -244,6 +261,7 @@ Result<json> Platform::CommitOffsets(const Caller&, const Address& address,
   }
   Address port{address.domain, address.product, address.port, {}};
   LOOM_RETURN_IF_ERROR(catalog_->CommitOffsets(group, port, next_offsets));
+  LOOM_RETURN_IF_ERROR(Audited(caller, "commit-offsets", port, -1, "", "group " + group));
   json committed = json::object();
   for (const auto& [p, o] : next_offsets) committed[std::to_string(p)] = o;
   return json{{"address", port.ToString()}, {"group", group}, {"committed", committed}};

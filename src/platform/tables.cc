@@ -119,12 +119,14 @@ Result<table::Table*> Platform::GetTable(const PortRef& ref) {
 
 Result<json> Platform::PublishTableFile(const Caller& caller, const Address& address,
                                         const std::string& path, table::SourceKind kind) {
+  LOOM_RETURN_IF_ERROR(Require(caller, address, security::Operation::kWrite, "publish").status());
   LOOM_ASSIGN_OR_RETURN(std::unique_ptr<PortRef> ref, ResolvePort(address));
   LOOM_ASSIGN_OR_RETURN(table::Table * t, GetTable(*ref));
   table::PublishOptions options;
-  options.published_by = caller.principal;
+  options.published_by = caller.principal();
   options.source_description = std::string(table::ToString(kind)) + " file";
   LOOM_ASSIGN_OR_RETURN(table::Manifest m, t->PublishFile(path, kind, options));
+  LOOM_RETURN_IF_ERROR(Audited(caller, "publish", address, static_cast<int64_t>(m.row_count)));
   Address a{address.domain, address.product, address.port, m.version.ToString()};
   json out = ManifestSummary(m);
   out["address"] = a.ToString();
@@ -133,6 +135,8 @@ Result<json> Platform::PublishTableFile(const Caller& caller, const Address& add
 
 Result<json> Platform::PublishTableQuery(const Caller& caller, const Address& address,
                                          const std::string& sql) {
+  LOOM_RETURN_IF_ERROR(
+      Require(caller, address, security::Operation::kWrite, "publish", sql).status());
   LOOM_ASSIGN_OR_RETURN(std::unique_ptr<PortRef> ref, ResolvePort(address));
   LOOM_ASSIGN_OR_RETURN(table::Table * t, GetTable(*ref));
   // The result goes through a Parquet file in the scratch space: the table validates and
@@ -165,37 +169,28 @@ Result<json> Platform::PublishTableQuery(const Caller& caller, const Address& ad
     }
   }
   table::PublishOptions po;
-  po.published_by = caller.principal;
+  po.published_by = caller.principal();
   po.source_description = "query: " + sql.substr(0, 500);
-  // Inputs: every port of every product the SQL names (a text match; the front door admitted it).
-  LOOM_ASSIGN_OR_RETURN(std::vector<catalog::ProductSummary> products,
-                        catalog_->ListProducts(std::nullopt));
-  std::string lower = sql;
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (const catalog::ProductSummary& p : products) {
-    std::string prefix = Address{p.domain, p.name, "", {}}.SqlName() + ".";
-    size_t at = lower.find(prefix);
-    if (at == std::string::npos) continue;
-    size_t end =
-        lower.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_", at + prefix.size());
-    std::string port =
-        lower.substr(at + prefix.size(),
-                     end == std::string::npos ? std::string::npos : end - at - prefix.size());
-    for (char& c : port) c = c == '_' ? '-' : c;
+  // Inputs: every port the SQL names (a text match; the front door admitted it).
+  LOOM_ASSIGN_OR_RETURN(std::vector<Address> named, NamedPorts(sql));
+  for (const Address& a : named) {
     table::InputRef in;
-    in.address = Address{p.domain, p.name, port, {}}.ToString();
+    in.address = a.ToString();
     po.inputs.push_back(in);
   }
   Result<table::Manifest> m = t->PublishFile(path, table::SourceKind::kParquet, po);
   (void)fs.DeleteFile(path);
   if (!m.ok()) return m.status();
+  LOOM_RETURN_IF_ERROR(
+      Audited(caller, "publish", address, static_cast<int64_t>(m->row_count), sql));
   json out = ManifestSummary(*m);
   out["address"] =
       Address{address.domain, address.product, address.port, m->version.ToString()}.ToString();
   return out;
 }
 
-Result<json> Platform::TableVersions(const Caller&, const Address& address) {
+Result<json> Platform::TableVersions(const Caller& caller, const Address& address) {
+  LOOM_RETURN_IF_ERROR(Require(caller, address, security::Operation::kRead, "show").status());
   LOOM_ASSIGN_OR_RETURN(std::unique_ptr<PortRef> ref, ResolvePort(address));
   LOOM_ASSIGN_OR_RETURN(table::Table * t, GetTable(*ref));
   LOOM_ASSIGN_OR_RETURN(std::vector<table::Manifest> versions, t->Versions());
@@ -204,6 +199,7 @@ Result<json> Platform::TableVersions(const Caller&, const Address& address) {
               {"current", current.number()},
               {"versions", json::array()}};
   for (const table::Manifest& m : versions) out["versions"].push_back(ManifestSummary(m));
+  LOOM_RETURN_IF_ERROR(Audited(caller, "show", address, -1, "", "table versions"));
   return out;
 }
 
@@ -212,7 +208,8 @@ Result<std::unique_ptr<engine::Session>> Platform::OpenQuerySession(const Caller
 }
 
 Result<std::unique_ptr<engine::Session>> Platform::OpenQuerySession(
-    const Caller&, const std::string& sql, std::optional<TimestampMicros> as_of) {
+    const Caller& caller, const std::string& sql, std::optional<TimestampMicros> as_of) {
+  std::shared_ptr<const security::Authorizer> authz = Authz();
   engine::SessionOptions options;
   options.scratch_dir = JoinPath(options_.data_dir, "scratch");
   LOOM_RETURN_IF_ERROR(FileSystem::Default()->CreateDirs(options.scratch_dir));
@@ -226,24 +223,31 @@ Result<std::unique_ptr<engine::Session>> Platform::OpenQuerySession(
     LOOM_ASSIGN_OR_RETURN(const spec::DataProduct product, LoadProduct(doc));
     for (const spec::OutputPort& port : product.output_ports) {
       Address a{product.domain, product.name, port.name, {}};
+      // A port the caller may not read is left out: its name is then unknown, as if absent.
+      security::Decision d = authz->Check(caller.identity, a, security::Operation::kRead);
+      if (!d.allowed) continue;
       PortRef ref{product, &port};
       if (port.kind == spec::PortKind::kStream) {
         // Only streams the SQL names are brought up to date (tiering costs a conversion).
         if (!MentionsName(sql, a.SqlName())) continue;
         LOOM_ASSIGN_OR_RETURN(engine::Relation r, StreamRelation(ref));
+        LOOM_RETURN_IF_ERROR(Protect(d, product.schema, r));
         options.relations.push_back(std::move(r));
         continue;
       }
       LOOM_ASSIGN_OR_RETURN(table::Table * t, GetTable(ref));
       Result<table::Snapshot> snap = as_of ? t->AsOf(*as_of) : t->Current();
       if (!snap.ok() && snap.status().code() != StatusCode::kNotFound) return snap.status();
-      options.relations.push_back(
-          RelationOf(a.SqlName(), snap.ok() ? &*snap : nullptr, product.schema));
+      engine::Relation r = RelationOf(a.SqlName(), snap.ok() ? &*snap : nullptr, product.schema);
+      LOOM_RETURN_IF_ERROR(Protect(d, product.schema, r));
+      options.relations.push_back(std::move(r));
       for (const auto& [name, version] : versioned) {
         if (name != a.SqlName()) continue;
         LOOM_ASSIGN_OR_RETURN(table::Snapshot at, t->At(table::Version(version)));
-        options.relations.push_back(
-            RelationOf(a.SqlName() + "__v" + std::to_string(version), &at, product.schema));
+        engine::Relation v =
+            RelationOf(a.SqlName() + "__v" + std::to_string(version), &at, product.schema);
+        LOOM_RETURN_IF_ERROR(Protect(d, product.schema, v));
+        options.relations.push_back(std::move(v));
       }
     }
   }
@@ -254,20 +258,75 @@ Result<std::unique_ptr<Platform::PreparedQuery>> Platform::PrepareQuery(
     const Caller& caller, const std::string& sql, const QueryOptions& options) {
   LOOM_ASSIGN_OR_RETURN(std::unique_ptr<engine::Session> session,
                         OpenQuerySession(caller, sql, options.as_of));
-  LOOM_RETURN_IF_ERROR(session->Check(sql));
+  Status admitted = session->Check(sql);
+  if (!admitted.ok()) {
+    LOOM_RETURN_IF_ERROR(AuditQuery(caller, sql, admitted, -1));
+    return admitted;
+  }
   auto prepared = std::make_unique<PreparedQuery>(std::move(session), sql, options);
-  LOOM_ASSIGN_OR_RETURN(std::vector<std::string> warnings, DeprecationWarnings(sql));
+  LOOM_ASSIGN_OR_RETURN(std::vector<std::string> warnings, DeprecationWarnings(caller, sql));
   prepared->set_warnings(std::move(warnings));
+  prepared->on_done_ = [this, caller, sql](const Status& outcome, int64_t rows) {
+    return AuditQuery(caller, sql, outcome, rows);
+  };
   return prepared;
 }
 
 Result<engine::EncodeStats> Platform::PreparedQuery::Run(engine::Sink& sink) {
   engine::EncodeOptions encode;
   encode.max_width = options_.max_width;
-  return session_->Export(sql_, options_.format, sink, encode);
+  Result<engine::EncodeStats> r = session_->Export(sql_, options_.format, sink, encode);
+  if (on_done_) {
+    LOOM_RETURN_IF_ERROR(on_done_(r.status(), r.ok() ? static_cast<int64_t>(r->rows) : -1));
+  }
+  return r;
+}
+
+Result<std::vector<Address>> Platform::NamedPorts(const std::string& sql) {
+  LOOM_ASSIGN_OR_RETURN(std::vector<catalog::ProductSummary> products,
+                        catalog_->ListProducts(std::nullopt));
+  std::string lower = sql;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::vector<Address> out;
+  for (const catalog::ProductSummary& p : products) {
+    std::string prefix = Address{p.domain, p.name, "", {}}.SqlName() + ".";
+    for (size_t at = lower.find(prefix); at != std::string::npos;
+         at = lower.find(prefix, at + prefix.size())) {
+      size_t end =
+          lower.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_", at + prefix.size());
+      std::string port =
+          lower.substr(at + prefix.size(),
+                       end == std::string::npos ? std::string::npos : end - at - prefix.size());
+      if (size_t v = port.find("__v"); v != std::string::npos) port.resize(v);
+      for (char& c : port) c = c == '_' ? '-' : c;
+      Address a{p.domain, p.name, port, {}};
+      if (!port.empty() && std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
+    }
+  }
+  return out;
+}
+
+Status Platform::AuditQuery(const Caller& caller, std::string_view sql, const Status& outcome,
+                            int64_t rows) {
+  std::string text(sql);
+  LOOM_ASSIGN_OR_RETURN(std::vector<Address> named, NamedPorts(text));
+  std::shared_ptr<const security::Authorizer> authz = Authz();
+  std::vector<Address> readable;
+  for (const Address& a : named) {
+    if (authz->Check(caller.identity, a, security::Operation::kRead).allowed) readable.push_back(a);
+  }
+  if (!outcome.ok()) {
+    // A refused or failed query names no address: an address the caller may not see would
+    // reveal in its own audit history that it exists.
+    return AuditRecord({caller.principal(), "query", "", false, -1, text, outcome.message()});
+  }
+  if (readable.empty()) return AuditRecord({caller.principal(), "query", "", true, rows, text, ""});
+  for (const Address& a : readable) LOOM_RETURN_IF_ERROR(Audited(caller, "query", a, rows, text));
+  return Status::Ok();
 }
 
 Result<json> Platform::Sample(const Caller& caller, const Address& address, size_t rows) {
+  LOOM_RETURN_IF_ERROR(Require(caller, address, security::Operation::kRead, "sample").status());
   LOOM_ASSIGN_OR_RETURN(std::unique_ptr<PortRef> ref, ResolvePort(address));
   Address a{address.domain, address.product, address.port, {}};
   std::string name = a.SqlName();
@@ -284,6 +343,7 @@ Result<json> Platform::Sample(const Caller& caller, const Address& address, size
   LOOM_ASSIGN_OR_RETURN(std::unique_ptr<engine::Session> session,
                         OpenQuerySession(caller, sql, std::nullopt));
   LOOM_ASSIGN_OR_RETURN(engine::Rows result, session->QueryRows(sql, rows));
+  LOOM_RETURN_IF_ERROR(Audited(caller, "sample", a, static_cast<int64_t>(result.size())));
   json cols = json::array();
   for (const engine::Column& c : result.columns)
     cols.push_back({{"name", c.name}, {"type", c.type}});

@@ -16,6 +16,8 @@ json Responses(const char* ok_schema) {
       {"200",
        {{"description", "OK"}, {"content", {{"application/json", {{"schema", Ref(ok_schema)}}}}}}},
       {"400", problem},
+      {"401", problem},
+      {"403", problem},
       {"404", problem},
       {"409", problem},
       {"500", problem}};
@@ -32,6 +34,87 @@ json PathParam(const char* name, const char* description) {
 json QueryParam(const char* name, const char* type, const char* description) {
   return {
       {"name", name}, {"in", "query"}, {"description", description}, {"schema", {{"type", type}}}};
+}
+
+// Authentication (every path but /healthz and this document) and the access-management routes.
+void SecurityPaths(json& doc) {
+  doc["components"]["securitySchemes"]["bearer"] = {
+      {"type", "http"},
+      {"scheme", "bearer"},
+      {"description", "a Loom API token (loom_...) or a JWT of the configured OIDC issuer"}};
+  doc["security"] = json::array({{{"bearer", json::array()}}});
+  doc["paths"]["/healthz"]["get"]["security"] = json::array();
+  json& paths = doc["paths"];
+  json& s = doc["components"]["schemas"];
+  auto object = [](const char* description) {
+    return json{{"type", "object"}, {"description", description}};
+  };
+  s["TokenRequest"] = object(
+      "{principal?, scopes: [read|write|unmask|manage|*], expiresAt?, "
+      "description?}");
+  s["NewToken"] = object("{id, secret (shown once), principal, scopes, expiresAt}");
+  s["TokenList"] = object(
+      "{tokens: [{id, principal, scopes, createdBy, createdAt, expiresAt, "
+      "revoked}]}");
+  s["GrantRequest"] = object(
+      "{principal, address: loom://domain[/product[/port]], role "
+      "(owner|producer|consumer) or permissions (read,write,unmask), "
+      "rowFilter?}");
+  s["Grant"] = object("{id, principal, address, role, permissions, rowFilter, grantedBy}");
+  s["GrantList"] = object("{grants: [Grant]}");
+  s["Member"] = object("{group, member, added|removed}");
+  s["AuditEntries"] = object(
+      "{entries: [{seq, time, principal, operation, address, allowed, "
+      "rows, querySha256, detail, hash}]}");
+  s["AuditVerification"] = object("{entries, headHash, intact}");
+  auto body = [](const char* schema) {
+    return json{{"required", true}, {"content", {{"application/json", {{"schema", Ref(schema)}}}}}};
+  };
+  paths["/v1/tokens"]["post"] = {{"summary", "Create an API token (the secret is returned once)"},
+                                 {"requestBody", body("TokenRequest")},
+                                 {"responses", Responses("NewToken")}};
+  paths["/v1/tokens"]["get"] = {
+      {"summary", "List your tokens (governance: anyone's)"},
+      {"parameters", json::array({QueryParam("principal", "string", "whose tokens")})},
+      {"responses", Responses("TokenList")}};
+  paths["/v1/tokens/{id}"]["delete"] = {
+      {"summary", "Revoke a token"},
+      {"parameters", json::array({{{"name", "id"},
+                                   {"in", "path"},
+                                   {"required", true},
+                                   {"schema", {{"type", "string"}}}}})},
+      {"responses", Responses("NewToken")}};
+  paths["/v1/grants"]["get"] = {{"summary", "Grants you manage or hold"},
+                                {"responses", Responses("GrantList")}};
+  paths["/v1/grants"]["post"] = {{"summary", "Grant (owners in their domain, governance)"},
+                                 {"requestBody", body("GrantRequest")},
+                                 {"responses", Responses("Grant")}};
+  paths["/v1/grants/revoke"]["post"] = {{"summary", "Revoke permissions or a role"},
+                                        {"requestBody", body("GrantRequest")},
+                                        {"responses", Responses("Grant")}};
+  json group = {
+      {"name", "group"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}};
+  json member = {
+      {"name", "member"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}};
+  paths["/v1/groups/{group}/members"]["post"] = {
+      {"summary", "Add a member {member} to a group (governance)"},
+      {"parameters", json::array({group})},
+      {"responses", Responses("Member")}};
+  paths["/v1/groups/{group}/members/{member}"]["delete"] = {
+      {"summary", "Remove a member from a group (governance)"},
+      {"parameters", json::array({group, member})},
+      {"responses", Responses("Member")}};
+  paths["/v1/audit"]["get"] = {
+      {"summary", "Audit entries you may read (governance: all; owners: their domains; own)"},
+      {"parameters", json::array({QueryParam("principal", "string", "by principal"),
+                                  QueryParam("address", "string", "on a product or port"),
+                                  QueryParam("operation", "string", "query, ingest, ..."),
+                                  QueryParam("denied", "boolean", "only refusals"),
+                                  QueryParam("since", "string", "RFC 3339 time"),
+                                  QueryParam("limit", "integer", "at most this many")})},
+      {"responses", Responses("AuditEntries")}};
+  paths["/v1/audit/verify"]["get"] = {{"summary", "Verify the audit hash chain (governance)"},
+                                      {"responses", Responses("AuditVerification")}};
 }
 
 json Build() {
@@ -353,6 +436,7 @@ json Build() {
                               {"appliedBy", {{"type", "string"}}},
                               {"appliedAt", {{"type", "string"}}},
                               {"digest", {{"type", "string"}}}}}}}}}}}};
+  SecurityPaths(doc);
   return doc;
 }
 

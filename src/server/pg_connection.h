@@ -77,6 +77,7 @@ class PgConnection {
     bool started = false;
     bool done = false;
     bool lost = false;  // its result was dropped for another query
+    uint64_t rows = 0;  // rows sent so far, for the audit entry
   };
 
   // pg_connection.cc

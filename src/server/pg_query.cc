@@ -95,7 +95,10 @@ Status PgConnection::StartPortal(Portal& portal) {
     BusyScope busy([this](bool b) { SetBusy(b); });
     return session_->Query(portal.sql);
   }();
-  if (!r.ok()) return r.status();
+  if (!r.ok()) {
+    LOOM_RETURN_IF_ERROR(platform_.AuditQuery(caller_, portal.sql, r.status(), -1));
+    return r.status();
+  }
   portal.result = std::move(*r);
   portal.started = true;
   const std::vector<engine::Column>& cols = portal.result->columns();
@@ -148,6 +151,7 @@ Status PgConnection::ExecutePortal(Portal& portal, int32_t max_rows) {
           portal.done = true;
           portal.chunk = nullptr;
           portal.result.reset();
+          LOOM_RETURN_IF_ERROR(platform_.AuditQuery(caller_, portal.sql, next.status(), -1));
           return next.status();
         }
         portal.chunk = *next;
@@ -163,12 +167,16 @@ Status PgConnection::ExecutePortal(Portal& portal, int32_t max_rows) {
       }
     }
   }
+  portal.rows += sent;
   if (!portal.done) {
     out_.PortalSuspended();
     return Status::Ok();
   }
   portal.chunk = nullptr;
   portal.result.reset();
+  // No unaudited read: a failed append fails the statement before it completes.
+  LOOM_RETURN_IF_ERROR(
+      platform_.AuditQuery(caller_, portal.sql, Status::Ok(), static_cast<int64_t>(portal.rows)));
   out_.CommandComplete("SELECT " + std::to_string(sent));
   return Status::Ok();
 }

@@ -6,15 +6,15 @@
 #include <mutex>
 #include <thread>
 
+#include "server/http_common.h"
 #include "server/openapi.h"
 #include "table/table.h"
 
 namespace loom::server {
-namespace {
 
 using nlohmann::json;
 
-void Send(httplib::Response& res, const json& body, int status = 200) {
+void Send(httplib::Response& res, const json& body, int status) {
   res.status = status;
   res.set_content(body.dump(), "application/json");
 }
@@ -60,6 +60,12 @@ Result<json> ParseJsonBody(const httplib::Request& req) {
   }
   return body;
 }
+
+namespace {
+
+// The caller of the request being handled: set by the pre-routing handler, which httplib runs on
+// the handler's own thread just before the route.
+thread_local platform::Caller tl_caller;
 
 Result<std::vector<platform::SourceFile>> ApplyFiles(const json& body) {
   if (!body.contains("files") || !body["files"].is_array()) {
@@ -149,10 +155,34 @@ struct Server::Impl {
 
   void Routes();
   void PipelineRoutes(const char* name);  // pipelines, runs, rebuild, lineage
-  platform::Caller CallerOf(const httplib::Request&) const { return platform::Caller{}; }
+  platform::Caller CallerOf(const httplib::Request&) const { return tl_caller; }
 };
 
 void Server::Impl::Routes() {
+  // Every request but /healthz and the API description authenticates: a Bearer API token or
+  // JWT. Anything else is 401 with WWW-Authenticate (and an audited `authenticate` denial).
+  http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (req.path == "/healthz" || req.path == "/v1/openapi.json") {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    std::string header = req.get_header_value("Authorization");
+    std::string bearer;
+    if (header.size() > 7 &&
+        (header.compare(0, 7, "Bearer ") == 0 || header.compare(0, 7, "bearer ") == 0)) {
+      bearer = header.substr(7);
+    }
+    Result<platform::Caller> caller = platform->Authenticate(bearer);
+    if (!caller.ok()) {
+      res.set_header("WWW-Authenticate", bearer.empty()
+                                             ? "Bearer realm=\"loom\""
+                                             : "Bearer realm=\"loom\", error=\"invalid_token\"");
+      SendProblem(req, res, caller.status());
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    tl_caller = *std::move(caller);
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  SecurityRoutes(http, *platform, [] { return tl_caller; });
   http.set_exception_handler(
       [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
         std::string what = "unexpected error";

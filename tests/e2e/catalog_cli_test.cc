@@ -135,7 +135,7 @@ TEST_P(CatalogCliTest, MalformedDescriptorsEachGetTheirErrorAndChangeNothing) {
                                      testing::SourceDir(),
                                      testing::LoomBinary()};
     if (loom_->mode() == Mode::kServer) {
-      argv.insert(argv.end(), {"--server", loom_->server_url()});
+      argv.insert(argv.end(), {"--server", loom_->server_url(), "--token", loom_->server_token()});
     } else {
       argv.insert(argv.end(), {"--data", dir_.Sub("data")});
     }

@@ -10,7 +10,26 @@
 
 namespace loom::e2e {
 
-ServeProcess::ServeProcess(const std::string& data_dir) {
+std::string CreateToken(const std::string& data_dir, const std::string& principal,
+                        const std::string& scopes) {
+  std::string who = principal;
+  if (who.empty()) {
+    who = "user:e2e-admin";
+    testing::CommandResult added = testing::RunCommand(
+        {testing::LoomBinary(), "--data", data_dir, "group", "add", "group:loom-admins", who});
+    if (added.exit_code != 0) return "";
+  }
+  testing::CommandResult r =
+      testing::RunCommand({testing::LoomBinary(), "--data", data_dir, "--json", "token", "create",
+                           "--principal", who, "--scopes", scopes, "--expires", "1d"});
+  if (r.exit_code != 0) return "";
+  nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+  return j.is_object() ? j.value("secret", "") : "";
+}
+
+ServeProcess::ServeProcess(const std::string& data_dir, const std::vector<std::string>& extra) {
+  token_ = CreateToken(data_dir, "", "*");
+  if (token_.empty()) return;
   port_ = testing::FreePort();
   url_ = "http://127.0.0.1:" + std::to_string(port_);
   std::string listen = "127.0.0.1:" + std::to_string(port_);
@@ -20,8 +39,13 @@ ServeProcess::ServeProcess(const std::string& data_dir) {
   if (pid_ == 0) {
     // Quiet child: its stdout is not needed.
     freopen("/dev/null", "w", stdout);
-    execl(testing::LoomBinary().c_str(), "loom", "--data", data_dir.c_str(), "serve", "--listen",
-          listen.c_str(), "--pg-listen", pg_listen.c_str(), static_cast<char*>(nullptr));
+    std::vector<std::string> args = {"loom",     "--data", data_dir,      "serve",
+                                     "--listen", listen,   "--pg-listen", pg_listen};
+    args.insert(args.end(), extra.begin(), extra.end());
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(testing::LoomBinary().c_str(), argv.data());
     _exit(127);
   }
   httplib::Client client("127.0.0.1", port_);
@@ -53,6 +77,7 @@ Loom::Loom(Mode mode, const std::string& data_dir) : mode_(mode), data_dir_(data
 }
 
 const std::string& Loom::server_url() const { return server_->url(); }
+const std::string& Loom::server_token() const { return server_->token(); }
 
 testing::CommandResult Loom::Run(const std::vector<std::string>& args,
                                  const std::string& stdin_text) {
@@ -60,6 +85,8 @@ testing::CommandResult Loom::Run(const std::vector<std::string>& args,
   if (mode_ == Mode::kServer) {
     argv.push_back("--server");
     argv.push_back(server_->url());
+    argv.push_back("--token");
+    argv.push_back(server_->token());
   } else {
     argv.push_back("--data");
     argv.push_back(data_dir_);
@@ -76,8 +103,9 @@ nlohmann::json Loom::Json(const std::vector<std::string>& args) {
   return nlohmann::json::parse(r.out, nullptr, false);
 }
 
-HttpResponse HttpGet(int port, const std::string& path) {
+HttpResponse HttpGet(int port, const std::string& path, const std::string& token) {
   httplib::Client client("127.0.0.1", port);
+  if (!token.empty()) client.set_bearer_token_auth(token.c_str());
   HttpResponse out;
   if (auto res = client.Get(path)) {
     out.status = res->status;
@@ -88,8 +116,9 @@ HttpResponse HttpGet(int port, const std::string& path) {
 }
 
 HttpResponse HttpPost(int port, const std::string& path, const std::string& body,
-                      const std::string& content_type) {
+                      const std::string& content_type, const std::string& token) {
   httplib::Client client("127.0.0.1", port);
+  if (!token.empty()) client.set_bearer_token_auth(token.c_str());
   HttpResponse out;
   if (auto res = client.Post(path, body, content_type)) {
     out.status = res->status;

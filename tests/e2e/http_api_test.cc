@@ -35,7 +35,7 @@ TEST_F(HttpApiTest, HealthAndOpenApi) {
 }
 
 TEST_F(HttpApiTest, ErrorsAreProblemJson) {
-  HttpResponse missing = HttpGet(server_->port(), "/v1/products/nobody/nothing");
+  HttpResponse missing = HttpGet(server_->port(), "/v1/products/nobody/nothing", server_->token());
   EXPECT_EQ(missing.status, 404);
   EXPECT_EQ(missing.content_type, "application/problem+json");
   json p = json::parse(missing.body, nullptr, false);
@@ -43,27 +43,29 @@ TEST_F(HttpApiTest, ErrorsAreProblemJson) {
   EXPECT_EQ(p["status"], 404);
   EXPECT_FALSE(p["detail"].get<std::string>().empty());
 
-  HttpResponse bad = HttpPost(server_->port(), "/v1/apply", "{not json", "application/json");
+  HttpResponse bad =
+      HttpPost(server_->port(), "/v1/apply", "{not json", "application/json", server_->token());
   EXPECT_EQ(bad.status, 400);
   EXPECT_EQ(json::parse(bad.body, nullptr, false)["type"], "/v1/problems/invalid-argument");
 
   HttpResponse invalid = HttpPost(
       server_->port(), "/v1/apply",
       json{{"files", {{{"path", "x.yaml"}, {"text", "apiVersion: loom/v1\nkind: Nope\n"}}}}}.dump(),
-      "application/json");
+      "application/json", server_->token());
   EXPECT_EQ(invalid.status, 400);
   json pj = json::parse(invalid.body, nullptr, false);
   ASSERT_FALSE(pj["errors"].empty());
   EXPECT_TRUE(pj["errors"][0].get<std::string>().starts_with("x.yaml:2:")) << pj.dump();
 
-  HttpResponse route = HttpGet(server_->port(), "/v1/nothing-here");
+  HttpResponse route = HttpGet(server_->port(), "/v1/nothing-here", server_->token());
   EXPECT_EQ(route.status, 404);
   EXPECT_EQ(route.content_type, "application/problem+json");
 
-  HttpResponse traversal = HttpGet(server_->port(), "/v1/products/..%2F..%2Fetc/passwd");
+  HttpResponse traversal =
+      HttpGet(server_->port(), "/v1/products/..%2F..%2Fetc/passwd", server_->token());
   EXPECT_TRUE(traversal.status == 400 || traversal.status == 404) << traversal.status;
 
-  HttpResponse limit = HttpGet(server_->port(), "/v1/search?q=x&limit=abc");
+  HttpResponse limit = HttpGet(server_->port(), "/v1/search?q=x&limit=abc", server_->token());
   EXPECT_EQ(limit.status, 400);
 }
 

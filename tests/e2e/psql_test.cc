@@ -13,7 +13,8 @@ TEST(PsqlTest, PsqlQueriesProductsThroughLoomServe) {
   ASSERT_TRUE(server.ok());
   Loom loom(Mode::kEmbedded, dir.Sub("unused"));
   auto cli = [&](std::vector<std::string> args) {
-    std::vector<std::string> argv = {testing::LoomBinary(), "--server", server.url()};
+    std::vector<std::string> argv = {testing::LoomBinary(), "--server", server.url(), "--token",
+                                     server.token()};
     argv.insert(argv.end(), args.begin(), args.end());
     return testing::RunCommand(argv);
   };
@@ -25,15 +26,17 @@ TEST(PsqlTest, PsqlQueriesProductsThroughLoomServe) {
 
   std::string port = std::to_string(server.pg_port());
   testing::CommandResult r = testing::RunCommand(
-      {"psql", "-h", "127.0.0.1", "-p", port, "-U", "analyst", "-d", "loom", "-A", "-t", "-X", "-c",
+      {"env", "PGPASSWORD=" + server.token(), "psql", "-h", "127.0.0.1", "-p", port, "-U",
+       "analyst", "-d", "loom", "-A", "-t", "-X", "-c",
        "SELECT country, count(*) FROM artists.profiles.current GROUP BY 1 ORDER BY 1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "GB|1\nSE|2\n");
 
   // What the closed surface refuses is an ERROR with its SQLSTATE, and psql exits non-zero.
-  testing::CommandResult refused = testing::RunCommand(
-      {"psql", "-h", "127.0.0.1", "-p", port, "-U", "analyst", "-d", "loom", "-X", "-v",
-       "VERBOSITY=verbose", "-c", "SELECT * FROM read_csv('/etc/passwd')"});
+  testing::CommandResult refused =
+      testing::RunCommand({"env", "PGPASSWORD=" + server.token(), "psql", "-h", "127.0.0.1", "-p",
+                           port, "-U", "analyst", "-d", "loom", "-X", "-v", "VERBOSITY=verbose",
+                           "-c", "SELECT * FROM read_csv('/etc/passwd')"});
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_NE(refused.err.find("42501"), std::string::npos) << refused.err;
 }

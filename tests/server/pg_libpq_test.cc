@@ -337,7 +337,7 @@ TEST(PgAuthTest, OnlyTheRightPasswordGetsIn) {
   options.auth = [&calls](const std::string& user,
                           const std::string& password) -> Result<platform::Caller> {
     ++calls;
-    if (user == "ann" && password == "s3cret") return platform::Caller{"user:ann"};
+    if (user == "ann" && password == "s3cret") return platform::Caller{};
     return Unauthenticated("wrong password");
   };
   PgFixture fx(options);

@@ -86,7 +86,7 @@ TEST(PgPsqlAuthTest, AWrongPasswordIsRefused) {
   PgServerOptions options;
   options.auth = [](const std::string& user,
                     const std::string& password) -> Result<platform::Caller> {
-    if (user == "u" && password == "right") return platform::Caller{"user:u"};
+    if (user == "u" && password == "right") return platform::Caller{};
     return Unauthenticated("no");
   };
   PgFixture fx(options);
