@@ -171,6 +171,14 @@ Result<std::unique_ptr<PgServer>> PgServer::Start(platform::Platform& platform,
                                                   const PgServerOptions& options) {
   LOOM_ASSIGN_OR_RETURN(auto host_port, SplitListen(options.listen));
   if (options.max_connections == 0) return InvalidArgument("max_connections must be positive");
+  // Everything that can fail before the address list is held comes first (no leak on return).
+  auto impl = std::make_unique<Impl>();
+  impl->platform = &platform;
+  impl->options = options;
+  if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
+    LOOM_ASSIGN_OR_RETURN(impl->options.tls,
+                          TlsContext::Load(options.tls_cert_file, options.tls_key_file));
+  }
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -181,13 +189,6 @@ Result<std::unique_ptr<PgServer>> PgServer::Start(platform::Platform& platform,
                           port_text.c_str(), &hints, &addrs);
   if (gai != 0) {
     return Unavailable("cannot resolve '" + host_port.first + "': " + ::gai_strerror(gai));
-  }
-  auto impl = std::make_unique<Impl>();
-  impl->platform = &platform;
-  impl->options = options;
-  if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
-    LOOM_ASSIGN_OR_RETURN(impl->options.tls,
-                          TlsContext::Load(options.tls_cert_file, options.tls_key_file));
   }
   std::string error = "no address";
   for (addrinfo* a = addrs; a != nullptr; a = a->ai_next) {
