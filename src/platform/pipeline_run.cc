@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "platform/pipeline_runner.h"
+#include "platform/scratch_query.h"
 
 namespace loom::platform {
 namespace {
@@ -177,29 +178,8 @@ Result<table::Manifest> Platform::PipelineRunner::PublishSelect(
   options.format = engine::Format::kParquet;
   LOOM_ASSIGN_OR_RETURN(std::unique_ptr<PreparedQuery> q, p.PrepareQuery(service, sql, options));
   std::string dir = JoinPath(JoinPath(p.options_.data_dir, "scratch"), "pipeline-results");
+  LOOM_ASSIGN_OR_RETURN(std::string path, RunToScratchParquet(*q, dir));
   FileSystem& fs = *FileSystem::Default();
-  LOOM_RETURN_IF_ERROR(fs.CreateDirs(dir));
-  std::string path = JoinPath(dir, NewUuid() + ".parquet");
-  {
-    LOOM_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> f,
-                          fs.NewWritableFile(path, OpenMode::kTruncate));
-    class FileOut final : public engine::Sink {
-     public:
-      explicit FileOut(WritableFile& f) : f_(f) {}
-      Status Write(std::string_view bytes) override {
-        return f_.Append(std::span<const char>(bytes.data(), bytes.size()));
-      }
-
-     private:
-      WritableFile& f_;
-    } out(*f);
-    Result<engine::EncodeStats> ran = q->Run(out);
-    Status closed = f->Close();
-    if (!ran.ok() || !closed.ok()) {
-      (void)fs.DeleteFile(path);
-      return ran.ok() ? closed : ran.status();
-    }
-  }
   table::PublishOptions po;
   po.published_by = service.principal();
   po.source_description = description;

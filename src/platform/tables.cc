@@ -4,6 +4,7 @@
 #include <set>
 
 #include "platform/platform.h"
+#include "platform/scratch_query.h"
 
 namespace loom::platform {
 namespace {
@@ -145,29 +146,8 @@ Result<json> Platform::PublishTableQuery(const Caller& caller, const Address& ad
   options.format = engine::Format::kParquet;
   LOOM_ASSIGN_OR_RETURN(std::unique_ptr<PreparedQuery> q, PrepareQuery(caller, sql, options));
   std::string dir = JoinPath(JoinPath(options_.data_dir, "scratch"), "query-results");
+  LOOM_ASSIGN_OR_RETURN(std::string path, RunToScratchParquet(*q, dir));
   FileSystem& fs = *FileSystem::Default();
-  LOOM_RETURN_IF_ERROR(fs.CreateDirs(dir));
-  std::string path = JoinPath(dir, NewUuid() + ".parquet");
-  {
-    LOOM_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> f,
-                          fs.NewWritableFile(path, OpenMode::kTruncate));
-    class FileOut final : public engine::Sink {
-     public:
-      explicit FileOut(WritableFile& f) : f_(f) {}
-      Status Write(std::string_view bytes) override {
-        return f_.Append(std::span<const char>(bytes.data(), bytes.size()));
-      }
-
-     private:
-      WritableFile& f_;
-    } out(*f);
-    Result<engine::EncodeStats> ran = q->Run(out);
-    Status closed = f->Close();
-    if (!ran.ok() || !closed.ok()) {
-      (void)fs.DeleteFile(path);
-      return ran.ok() ? closed : ran.status();
-    }
-  }
   table::PublishOptions po;
   po.published_by = caller.principal();
   po.source_description = "query: " + sql.substr(0, 500);
