@@ -126,6 +126,9 @@ class EmbeddedBackend final : public Backend {
     return platform_->Audit(caller_, filter);
   }
   Result<json> VerifyAudit() override { return platform_->VerifyAudit(caller_); }
+  Result<json> RotateMasterKey(const std::string& new_key_file) override {
+    return platform_->RotateMasterKey(caller_, new_key_file);
+  }
 
  private:
   std::unique_ptr<platform::Platform> platform_;
@@ -357,6 +360,9 @@ class HttpBackend final : public Backend {
     return Get("/v1/audit", params);
   }
   Result<json> VerifyAudit() override { return Get("/v1/audit/verify", {}); }
+  Result<json> RotateMasterKey(const std::string& new_key_file) override {
+    return Post("/v1/keys/rotate", json{{"newKeyFile", new_key_file}});
+  }
 
  private:
   Result<json> PostFiles(const std::string& path, const std::vector<platform::SourceFile>& files) {

@@ -69,6 +69,8 @@ class Backend {
                                               const std::string& member) = 0;
   virtual Result<nlohmann::json> Audit(const security::AuditFilter& filter) = 0;
   virtual Result<nlohmann::json> VerifyAudit() = 0;
+  // `loom keys rotate`: the new master key file (with a server, a path on its machine).
+  virtual Result<nlohmann::json> RotateMasterKey(const std::string& new_key_file) = 0;
 };
 
 // Opens the data folder in-process, acting as the local administrator, or as `as` (a principal,

@@ -105,6 +105,7 @@ int Run(int argc, char** argv) {
   RegisterGovernanceCommands(app, ctx, &exit_code);
   RegisterPipelineCommands(app, ctx, &exit_code);
   RegisterSecurityCommands(app, ctx, &exit_code);
+  RegisterKeysCommand(app, ctx, &exit_code);
 
   try {
     app.parse(argc, argv);

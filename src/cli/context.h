@@ -43,6 +43,8 @@ Result<std::vector<platform::SourceFile>> CollectFiles(const std::string& path);
 void RegisterPipelineCommands(CLI::App& app, Context& ctx, int* exit_code);
 // token, grant, revoke, group, audit (security_commands.cc).
 void RegisterSecurityCommands(CLI::App& app, Context& ctx, int* exit_code);
+// keys generate, keys rotate (keys_command.cc).
+void RegisterKeysCommand(CLI::App& app, Context& ctx, int* exit_code);
 // `loom versions` of a table port.
 int PrintTableVersions(Context& ctx, Backend& backend, const Address& port);
 

@@ -29,6 +29,9 @@
 #include "core/file_system.h"
 #include "core/status.h"
 
+namespace loom {
+class MemFile;  // core/sealed_file.h
+}  // namespace loom
 namespace loom::log {
 class Log;
 }  // namespace loom::log
@@ -242,6 +245,13 @@ struct Relation {
   std::vector<std::string> file_aads = {};
   const BlockCipher* cipher = nullptr;  // not owned; used only during Session::Open
 };
+
+// Opens the sealed files of an encrypted relation (`file_aads` not empty) into anonymous
+// in-memory files and points r.files at them; `plain` owns them and must outlive every reader of
+// r.files (DuckDB reads them by path). OK and nothing done for a plaintext relation.
+// kFailedPrecondition without a cipher, kDataLoss for a file that does not decrypt. Session::Open
+// does this itself; the platform calls it for its own trusted reads (snapshot windows).
+Status OpenSealedFiles(Relation& r, std::vector<std::unique_ptr<MemFile>>* plain);
 
 struct SessionOptions {
   std::vector<Relation> relations;

@@ -67,8 +67,7 @@ Status SealDatabase(Connection& trusted, const std::vector<std::string>& files,
   return trusted.Execute(seal);
 }
 
-// Opens the sealed files of an encrypted relation into memory and points it at them.
-static Status OpenSealedRelation(Relation& r, std::vector<std::unique_ptr<MemFile>>* plain_files) {
+Status OpenSealedFiles(Relation& r, std::vector<std::unique_ptr<MemFile>>* plain_files) {
   if (r.file_aads.empty()) return Status::Ok();
   if (r.cipher == nullptr) {
     return FailedPrecondition("relation '" + r.sql_name +
@@ -91,7 +90,7 @@ static Status OpenSealedRelation(Relation& r, std::vector<std::unique_ptr<MemFil
 }
 
 Status Session::Impl::Build() {
-  for (Relation& r : options.relations) LOOM_RETURN_IF_ERROR(OpenSealedRelation(r, &plain_files));
+  for (Relation& r : options.relations) LOOM_RETURN_IF_ERROR(OpenSealedFiles(r, &plain_files));
   struct Parts {
     std::string domain, product, port;
   };

@@ -2,9 +2,6 @@
 // sessions and stream reads, and the audit entry of every decision
 // (docs/internals/security.md says which call goes on which path).
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cstdlib>
 
 #include "platform/platform.h"
@@ -16,25 +13,6 @@ using nlohmann::json;
 
 constexpr std::string_view kGovernance = "group:governance";
 constexpr std::string_view kAdministrators = "group:loom-admins";
-
-// The development master key: created once, readable only by its owner.
-Result<security::MasterKey> DevelopmentKey(const std::string& data_dir) {
-  std::string path = JoinPath(data_dir, "master.key");
-  if (FileSystem::Default()->FileExists(path)) return security::MasterKey::FromFile(path);
-  security::MasterKey key = security::MasterKey::Generate();
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    // Another process made it first: use theirs.
-    if (errno == EEXIST) return security::MasterKey::FromFile(path);
-    return Internal("cannot create development master key '" + path + "'");
-  }
-  std::string text = key.Hex() + "\n";
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-            ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) return Internal("cannot write development master key '" + path + "'");
-  return key;
-}
 
 }  // namespace
 
@@ -175,26 +153,6 @@ Result<Caller> Platform::Authenticate(std::string_view bearer) {
     if (g == kAdministrators && id->HasScope(security::kScopeAll)) id->administrator = true;
   }
   return Caller{*std::move(id)};
-}
-
-Result<security::KeyStore*> Platform::Keys() {
-  std::lock_guard<std::mutex> lock(keys_mu_);
-  if (keys_ != nullptr) return keys_.get();
-  Result<security::MasterKey> master = security::MasterKey::Load(options_.master_key_file);
-  if (!master.ok() && master.status().code() == StatusCode::kFailedPrecondition) {
-    master = DevelopmentKey(options_.data_dir);
-  }
-  if (!master.ok()) return master.status();
-  security::KeyStoreOptions ko;
-  ko.path = JoinPath(options_.data_dir, "keys.db");
-  ko.clock = options_.clock;
-  LOOM_ASSIGN_OR_RETURN(keys_, security::KeyStore::Open(ko, *std::move(master)));
-  return keys_.get();
-}
-
-Result<security::Cipher> Platform::CipherFor(const Address& product) {
-  LOOM_ASSIGN_OR_RETURN(security::KeyStore * keys, Keys());
-  return keys->CipherFor(Address{product.domain, product.product, "", {}});
 }
 
 Status Platform::Protect(const security::Decision& d, const spec::Schema& schema,

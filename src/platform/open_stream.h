@@ -43,6 +43,9 @@ class PortLock {
 struct Platform::OpenStream {
   std::string descriptor_version;
   spec::Schema schema;
+  // Confidential and restricted products: what the port's logs and SQL tier seal with (declared
+  // before them, so that it outlives them).
+  std::unique_ptr<security::Cipher> cipher;
   std::unique_ptr<PortLock> lock;
   std::unique_ptr<ingest::StreamPort> port;
   std::mutex tier_mu;

@@ -173,13 +173,15 @@ Result<table::Manifest> Platform::PipelineRunner::PublishSelect(
     Platform& p, const Caller& service, const Address& port, const std::string& sql,
     const std::vector<pipeline::InputRange>& inputs, const std::string& description) {
   LOOM_ASSIGN_OR_RETURN(std::unique_ptr<PortRef> ref, p.ResolvePort(port));
-  LOOM_ASSIGN_OR_RETURN(table::Table * t, p.GetTable(*ref));
+  const BlockCipher* cipher = nullptr;
+  LOOM_ASSIGN_OR_RETURN(table::Table * t, p.GetTable(*ref, &cipher));
   QueryOptions options;
   options.format = engine::Format::kParquet;
   LOOM_ASSIGN_OR_RETURN(std::unique_ptr<PreparedQuery> q, p.PrepareQuery(service, sql, options));
   std::string dir = JoinPath(JoinPath(p.options_.data_dir, "scratch"), "pipeline-results");
-  LOOM_ASSIGN_OR_RETURN(std::string path, RunToScratchParquet(*q, dir));
-  FileSystem& fs = *FileSystem::Default();
+  // An encrypted output's rows stay in memory until the table seals them.
+  LOOM_ASSIGN_OR_RETURN(std::unique_ptr<ScratchParquet> result,
+                        RunToScratchParquet(*q, dir, cipher != nullptr));
   table::PublishOptions po;
   po.published_by = service.principal();
   po.source_description = description;
@@ -192,9 +194,7 @@ Result<table::Manifest> Platform::PipelineRunner::PublishSelect(
     if (r.offset_end) in.offset_end = static_cast<uint64_t>(*r.offset_end);
     po.inputs.push_back(in);
   }
-  Result<table::Manifest> m = t->PublishFile(path, table::SourceKind::kParquet, po);
-  (void)fs.DeleteFile(path);
-  return m;
+  return t->PublishFile(result->path(), table::SourceKind::kParquet, po);
 }
 
 Status Platform::PipelineRunner::Finish(Platform& p, const spec::DataProduct& product,

@@ -40,7 +40,8 @@ struct Options {
   // How often background jobs look for due pipelines and run streaming steps.
   std::chrono::milliseconds pipeline_tick{100};
   // The master key that wraps data keys: this file, else $LOOM_MASTER_KEY, else a development
-  // key created in <data>/master.key (0600) on first need — for development only.
+  // key created in <data>/master.key (0600) on first need — for development only, and only for
+  // a folder whose key store was not made with another key (then: kFailedPrecondition).
   std::string master_key_file;
   // Server mode: accept JWTs of this OIDC identity provider (Authenticate). None: tokens only.
   std::optional<security::JwtOptions> jwt;
@@ -98,6 +99,18 @@ class Platform {
   Result<security::KeyStore*> Keys();
   // The product's cipher for data at rest (a data key wrapped in keys.db, created on first use).
   Result<security::Cipher> CipherFor(const Address& product);
+
+  // --- Encryption at rest (encryption.cc; docs/security.md) --------------------------------
+  // Stream segments, table versions and stream-tier Parquet files of confidential and
+  // restricted products are sealed with the product's data key; reads open them in memory.
+  // `loom keys generate`: writes a new random master key to the new file `path` (0600; never
+  // overwrites: kAlreadyExists). {"path","fingerprint"}. Needs no data folder.
+  static Result<nlohmann::json> GenerateMasterKey(const std::string& path);
+  // `loom keys rotate`: re-wraps every data key under the master key in `new_key_file`, without
+  // rewriting data; afterwards only the new key opens the data. The platform administrator
+  // only (kPermissionDenied otherwise); audited as keys-rotate, allowed or denied.
+  // {"rewrapped": n, "fingerprint": new, "previousFingerprint": old}.
+  Result<nlohmann::json> RotateMasterKey(const Caller& caller, const std::string& new_key_file);
 
   // API tokens. Create: for oneself any authenticated caller (scopes within its own); for
   // another principal governance or the administrator. {"id","secret","principal",...}: the
@@ -403,7 +416,12 @@ class Platform {
   };
   Result<std::unique_ptr<PortRef>> ResolvePort(const Address& address);
   // The open table of a table port (opened on first use, reopened when the descriptor changes).
-  Result<table::Table*> GetTable(const PortRef& ref);
+  // `cipher`, when given, is set to what the table seals with (null for a plaintext product).
+  Result<table::Table*> GetTable(const PortRef& ref, const BlockCipher** cipher = nullptr);
+  // What a product's ports seal their data with: null unless it is confidential or restricted,
+  // else its data key. Fails closed (kFailedPrecondition, kPermissionDenied) without the right
+  // master key, naming the product and the key.
+  Result<std::unique_ptr<security::Cipher>> PortCipher(const spec::DataProduct& product);
   std::string TableDir(const Address& port) const;
   std::string StreamDir(const Address& port) const;
   // The open stream port (opened on first use, reopened when the descriptor changes), and its
@@ -420,6 +438,9 @@ class Platform {
   std::mutex tables_mu_;
   struct OpenTable {
     std::string descriptor_version;
+    // Confidential and restricted products: what the table seals with (declared first, so
+    // that it outlives the table).
+    std::unique_ptr<security::Cipher> cipher;
     std::unique_ptr<table::Table> table;
   };
   std::map<std::string, OpenTable> tables_;  // guarded by tables_mu_; key: address text

@@ -6,6 +6,8 @@
 
 #include "platform/platform.h"
 
+#include "core/sealed_file.h"
+
 namespace loom::platform {
 namespace {
 
@@ -106,6 +108,9 @@ Result<json> Platform::PublishSnapshots(const Caller& caller, const Address& add
   if (windows.empty()) return json{{"address", table_addr.ToString()}, {"published", published}};
 
   LOOM_ASSIGN_OR_RETURN(engine::Relation rel, StreamRelation(stream_ref));
+  // An encrypted tier's files are read from memory while this publish runs.
+  std::vector<std::unique_ptr<MemFile>> plain;
+  LOOM_RETURN_IF_ERROR(engine::OpenSealedFiles(rel, &plain));
   std::string time_col = stream_port->stream.event_time.value_or("ce_time");
   std::string fields;
   for (const spec::Field& f : ref->product.schema.fields) {

@@ -52,6 +52,9 @@ Result<std::shared_ptr<Platform::OpenStream>> Platform::GetStream(const PortRef&
   LOOM_ASSIGN_OR_RETURN(open->lock, PortLock::Acquire(dir, a.ToString()));
   ingest::PortOptions options;
   options.clock = options_.clock;
+  LOOM_ASSIGN_OR_RETURN(open->cipher, PortCipher(ref.product));
+  options.cipher = open->cipher.get();
+  options.encryption_context = a.ToString();
   LOOM_ASSIGN_OR_RETURN(open->port,
                         ingest::StreamPort::Open(dir, ref.product, ref.port->name, options));
   open->descriptor_version = version;
@@ -67,6 +70,8 @@ Result<engine::Relation> Platform::StreamRelation(const PortRef& ref) {
   if (s->tier == nullptr) {
     engine::StreamTierOptions options;
     options.database = trusted_db_.get();
+    options.cipher = s->cipher.get();
+    options.encryption_context = a.ToString();
     options.clock = options_.clock;
     options.temp_dir = JoinPath(options_.data_dir, "scratch");
     LOOM_RETURN_IF_ERROR(FileSystem::Default()->CreateDirs(options.temp_dir));

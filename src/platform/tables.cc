@@ -55,11 +55,13 @@ bool MentionsName(const std::string& sql, const std::string& sql_name) {
 }
 
 engine::Relation RelationOf(const std::string& sql_name, const table::Snapshot* snapshot,
-                            const spec::Schema& schema) {
+                            const spec::Schema& schema, const BlockCipher* cipher) {
   engine::Relation r;
   r.sql_name = sql_name;
   if (snapshot != nullptr) {
     r.files = snapshot->file_paths;
+    r.file_aads = snapshot->file_aads;  // an encrypted version: the session opens it in memory
+    r.cipher = cipher;
     for (const table::Column& c : snapshot->manifest.schema) {
       r.columns.push_back({c.name, c.sql_type, ""});
     }
@@ -95,7 +97,7 @@ Result<std::unique_ptr<Platform::PortRef>> Platform::ResolvePort(const Address& 
   return ref;
 }
 
-Result<table::Table*> Platform::GetTable(const PortRef& ref) {
+Result<table::Table*> Platform::GetTable(const PortRef& ref, const BlockCipher** cipher) {
   if (ref.port->kind != spec::PortKind::kTable) {
     return InvalidArgument(
         "port " + Address{ref.product.domain, ref.product.name, ref.port->name, {}}.ToString() +
@@ -112,9 +114,14 @@ Result<table::Table*> Platform::GetTable(const PortRef& ref) {
     options.schema = ref.product.schema;
     options.settings = ref.port->table;
     options.clock = options_.clock;
-    LOOM_ASSIGN_OR_RETURN(open.table, table::Table::Open(std::move(options)));
+    LOOM_ASSIGN_OR_RETURN(std::unique_ptr<security::Cipher> sealer, PortCipher(ref.product));
+    options.cipher = sealer.get();
+    LOOM_ASSIGN_OR_RETURN(std::unique_ptr<table::Table> t, table::Table::Open(std::move(options)));
+    open.table = std::move(t);  // the old table goes before the cipher it used
+    open.cipher = std::move(sealer);
     open.descriptor_version = version;
   }
+  if (cipher != nullptr) *cipher = open.cipher.get();
   return open.table.get();
 }
 
@@ -139,15 +146,17 @@ Result<json> Platform::PublishTableQuery(const Caller& caller, const Address& ad
   LOOM_RETURN_IF_ERROR(
       Require(caller, address, security::Operation::kWrite, "publish", sql).status());
   LOOM_ASSIGN_OR_RETURN(std::unique_ptr<PortRef> ref, ResolvePort(address));
-  LOOM_ASSIGN_OR_RETURN(table::Table * t, GetTable(*ref));
+  const BlockCipher* cipher = nullptr;
+  LOOM_ASSIGN_OR_RETURN(table::Table * t, GetTable(*ref, &cipher));
   // The result goes through a Parquet file in the scratch space: the table validates and
   // publishes files, and the query never runs outside the caller's closed session.
   QueryOptions options;
   options.format = engine::Format::kParquet;
   LOOM_ASSIGN_OR_RETURN(std::unique_ptr<PreparedQuery> q, PrepareQuery(caller, sql, options));
   std::string dir = JoinPath(JoinPath(options_.data_dir, "scratch"), "query-results");
-  LOOM_ASSIGN_OR_RETURN(std::string path, RunToScratchParquet(*q, dir));
-  FileSystem& fs = *FileSystem::Default();
+  // An encrypted target's rows stay in memory until the table seals them.
+  LOOM_ASSIGN_OR_RETURN(std::unique_ptr<ScratchParquet> result,
+                        RunToScratchParquet(*q, dir, cipher != nullptr));
   table::PublishOptions po;
   po.published_by = caller.principal();
   po.source_description = "query: " + sql.substr(0, 500);
@@ -158,8 +167,7 @@ Result<json> Platform::PublishTableQuery(const Caller& caller, const Address& ad
     in.address = a.ToString();
     po.inputs.push_back(in);
   }
-  Result<table::Manifest> m = t->PublishFile(path, table::SourceKind::kParquet, po);
-  (void)fs.DeleteFile(path);
+  Result<table::Manifest> m = t->PublishFile(result->path(), table::SourceKind::kParquet, po);
   if (!m.ok()) return m.status();
   LOOM_RETURN_IF_ERROR(
       Audited(caller, "publish", address, static_cast<int64_t>(m->row_count), sql));
@@ -215,17 +223,25 @@ Result<std::unique_ptr<engine::Session>> Platform::OpenQuerySession(
         options.relations.push_back(std::move(r));
         continue;
       }
-      LOOM_ASSIGN_OR_RETURN(table::Table * t, GetTable(ref));
+      // An encrypted table the SQL cannot name is left out: opening it would decrypt it for
+      // nothing (a session for many queries, sql "", has every table).
+      if (security::RequiresEncryption(product.classification) && !sql.empty() &&
+          !MentionsName(sql, a.SqlName())) {
+        continue;
+      }
+      const BlockCipher* cipher = nullptr;
+      LOOM_ASSIGN_OR_RETURN(table::Table * t, GetTable(ref, &cipher));
       Result<table::Snapshot> snap = as_of ? t->AsOf(*as_of) : t->Current();
       if (!snap.ok() && snap.status().code() != StatusCode::kNotFound) return snap.status();
-      engine::Relation r = RelationOf(a.SqlName(), snap.ok() ? &*snap : nullptr, product.schema);
+      engine::Relation r =
+          RelationOf(a.SqlName(), snap.ok() ? &*snap : nullptr, product.schema, cipher);
       LOOM_RETURN_IF_ERROR(Protect(d, product.schema, r));
       options.relations.push_back(std::move(r));
       for (const auto& [name, version] : versioned) {
         if (name != a.SqlName()) continue;
         LOOM_ASSIGN_OR_RETURN(table::Snapshot at, t->At(table::Version(version)));
         engine::Relation v =
-            RelationOf(a.SqlName() + "__v" + std::to_string(version), &at, product.schema);
+            RelationOf(a.SqlName() + "__v" + std::to_string(version), &at, product.schema, cipher);
         LOOM_RETURN_IF_ERROR(Protect(d, product.schema, v));
         options.relations.push_back(std::move(v));
       }

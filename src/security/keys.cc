@@ -1,7 +1,12 @@
 // Envelope encryption: a master key wraps per-product data keys (AES-256-GCM); data is sealed
 // with the data keys. Formats: docs/internals/security.md ("Keys and ciphertext").
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <utility>
 
@@ -81,6 +86,29 @@ Result<MasterKey> MasterKey::Load(const std::string& key_file) {
 MasterKey MasterKey::Generate() {
   MasterKey key;
   key.bytes_ = internal::RandomBytes(32);
+  return key;
+}
+
+Result<MasterKey> MasterKey::CreateFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) {
+      return AlreadyExists("master key file '" + path +
+                           "' already exists; it is not overwritten (a lost key loses the data "
+                           "it protects)");
+    }
+    return Internal("cannot create master key file '" + path + "': " + std::strerror(errno));
+  }
+  MasterKey key = Generate();
+  std::string text = key.Hex() + "\n";
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+            ::fsync(fd) == 0;
+  internal::Wipe(text);
+  ok = ::close(fd) == 0 && ok;
+  if (!ok) {
+    ::unlink(path.c_str());
+    return Internal("cannot write master key file '" + path + "'");
+  }
   return key;
 }
 
@@ -203,6 +231,15 @@ Result<std::unique_ptr<KeyStore>> KeyStore::Open(const KeyStoreOptions& options,
 }
 
 Result<std::string> KeyStore::Impl::DataKey(std::string_view name, bool create) {
+  // Another process may have rotated the master key (`loom keys rotate` next to a running
+  // server): then this process's key must neither unwrap nor wrap anything any more.
+  LOOM_ASSIGN_OR_RETURN(Stmt fp, db.Prepare("SELECT fingerprint FROM master"));
+  LOOM_ASSIGN_OR_RETURN(bool has_master, fp.Step());
+  if (has_master && fp.Text(0) != master.Fingerprint()) {
+    return FailedPrecondition("the master key of this key store was rotated (now fingerprint " +
+                              fp.Text(0) + ") since this process opened it with fingerprint " +
+                              master.Fingerprint() + ": restart with the new key");
+  }
   LOOM_ASSIGN_OR_RETURN(Stmt sel, db.Prepare("SELECT wrapped FROM data_keys WHERE name = ?"));
   sel.Bind(1, name);
   LOOM_ASSIGN_OR_RETURN(bool row, sel.Step());

@@ -409,8 +409,8 @@ class AuditLog {
 // ---------------------------------------------------------------------------------------------
 // Envelope encryption at rest (keys.cc)
 
-// The 32-byte master key that wraps every data key. Never written by Loom. Value type; the
-// bytes are wiped on destruction.
+// The 32-byte master key that wraps every data key. Loom writes one only when asked to create
+// it (CreateFile, `loom keys generate`). Value type; the bytes are wiped on destruction.
 class MasterKey {
  public:
   // 64 hex digits (surrounding whitespace ignored). kInvalidArgument otherwise.
@@ -421,6 +421,10 @@ class MasterKey {
   // never a silent plaintext fallback.
   static Result<MasterKey> Load(const std::string& key_file = "");
   static MasterKey Generate();
+  // Generates a key and writes its hex text to the new file `path` (mode 0600, fsynced; the
+  // file must not exist). kAlreadyExists when it does, kInternal when it cannot be written (a
+  // partly written file is removed).
+  static Result<MasterKey> CreateFile(const std::string& path);
 
   MasterKey(const MasterKey& other) = default;
   MasterKey& operator=(const MasterKey& other) = default;
@@ -486,7 +490,8 @@ class KeyStore {
   KeyStore& operator=(const KeyStore&) = delete;
 
   // The product's cipher, creating its data key on first use (`create`), else kNotFound.
-  // kDataLoss if the wrapped key fails to unwrap.
+  // kDataLoss if the wrapped key fails to unwrap; kFailedPrecondition when another process
+  // rotated the master key since this store was opened (this one's key no longer opens it).
   Result<Cipher> CipherFor(const Address& product, bool create = true);
   // The mask key, created on first use.
   Result<MaskKey> GetMaskKey();

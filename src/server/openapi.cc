@@ -67,6 +67,7 @@ void SecurityPaths(json& doc) {
       "{entries: [{seq, time, principal, operation, address, allowed, "
       "rows, querySha256, detail, hash}]}");
   s["AuditVerification"] = object("{entries, headHash, intact}");
+  s["KeyRotation"] = object("{rewrapped, fingerprint, previousFingerprint}");
   auto body = [](const char* schema) {
     return json{{"required", true}, {"content", {{"application/json", {{"schema", Ref(schema)}}}}}};
   };
@@ -115,6 +116,11 @@ void SecurityPaths(json& doc) {
       {"responses", Responses("AuditEntries")}};
   paths["/v1/audit/verify"]["get"] = {{"summary", "Verify the audit hash chain (governance)"},
                                       {"responses", Responses("AuditVerification")}};
+  paths["/v1/keys/rotate"]["post"] = {
+      {"summary",
+       "Re-wrap every data key under the master key in {newKeyFile}, a file on the server's "
+       "machine (the administrator)"},
+      {"responses", Responses("KeyRotation")}};
 }
 
 json Build() {

@@ -113,6 +113,18 @@ void SecurityRoutes(httplib::Server& http, platform::Platform& platform,
            [&platform, caller](const httplib::Request& req, httplib::Response& res) {
              Reply(req, res, platform.VerifyAudit(caller()));
            });
+  // The new key is a file on the server's machine: key material never crosses the network.
+  http.Post("/v1/keys/rotate",
+            [&platform, caller](const httplib::Request& req, httplib::Response& res) {
+              Result<json> body = ParseJsonBody(req);
+              if (!body.ok()) return SendProblem(req, res, body.status());
+              std::optional<std::string> file = StringField(*body, "newKeyFile");
+              if (!file) {
+                return SendProblem(
+                    req, res, InvalidArgument("request body: expected {\"newKeyFile\": string}"));
+              }
+              Reply(req, res, platform.RotateMasterKey(caller(), *file));
+            });
 }
 
 }  // namespace loom::server
