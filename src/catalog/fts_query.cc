@@ -24,6 +24,14 @@ int CollectToken(void* ctx, int /*flags*/, const char* token, int size, int /*st
   return SQLITE_OK;
 }
 
+int CollectDocumentToken(void* ctx, int /*flags*/, const char* token, int size, int start,
+                         int end) {
+  auto* out = static_cast<std::vector<FtsQueryBuilder::DocumentToken>*>(ctx);
+  out->push_back({std::string(token, static_cast<size_t>(size)), static_cast<size_t>(start),
+                  static_cast<size_t>(end)});
+  return SQLITE_OK;
+}
+
 bool IsAsciiSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
@@ -59,6 +67,17 @@ Result<std::vector<std::string>> FtsQueryBuilder::Tokenize(std::string_view text
   int rc = impl_->methods.xTokenize(impl_->tokenizer, &tokens, FTS5_TOKENIZE_QUERY, text.data(),
                                     static_cast<int>(text.size()), &CollectToken);
   if (rc != SQLITE_OK) return SqliteError(nullptr, rc, "tokenize search text");
+  return tokens;
+}
+
+Result<std::vector<FtsQueryBuilder::DocumentToken>> FtsQueryBuilder::TokenizeDocument(
+    std::string_view text) {
+  std::vector<DocumentToken> tokens;
+  if (text.empty()) return tokens;
+  // FTS5_TOKENIZE_AUX: how FTS5's own snippet() tokenizes a column's text.
+  int rc = impl_->methods.xTokenize(impl_->tokenizer, &tokens, FTS5_TOKENIZE_AUX, text.data(),
+                                    static_cast<int>(text.size()), &CollectDocumentToken);
+  if (rc != SQLITE_OK) return SqliteError(nullptr, rc, "tokenize indexed text");
   return tokens;
 }
 

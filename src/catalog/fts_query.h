@@ -36,6 +36,15 @@ class FtsQueryBuilder {
   // The tokens of `text` as the index sees them (lowercased, without diacritics).
   Result<std::vector<std::string>> Tokenize(std::string_view text);
 
+  // One token of a document's text: the term and the bytes [start, end) of the text it came from.
+  struct DocumentToken {
+    std::string term;
+    size_t start = 0;
+    size_t end = 0;
+  };
+  // The tokens of a column's text in order, as FTS5 numbers their positions (snippet.h).
+  Result<std::vector<DocumentToken>> TokenizeDocument(std::string_view text);
+
   // The words of `text` (cut at ASCII whitespace), each as its tokens; words without a token
   // (only punctuation or symbols) are dropped, so the result may be empty. kInvalidArgument if
   // longer than kMaxSearchTextBytes.

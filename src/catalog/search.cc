@@ -4,12 +4,12 @@
 #include <algorithm>
 #include <initializer_list>
 #include <limits>
-#include <map>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "catalog/rank.h"
+#include "catalog/snippet.h"
 #include "catalog/sqlite_catalog.h"
 
 namespace loom::catalog {
@@ -165,6 +165,7 @@ Result<std::vector<Expansion>> Expansions(Connection& conn, const std::string& p
 struct Match {
   std::string expression;
   std::vector<Counts> phrases;
+  std::vector<SnippetPhrase> snippet_phrases;  // the same phrases, for snippets
 };
 
 // The Match for `words` (not empty), or nullopt when the last word's prefix names no term of the
@@ -175,6 +176,7 @@ Result<std::optional<Match>> MatchFor(Connection& conn,
   for (size_t w = 0; w + 1 < words.size(); ++w) {
     LOOM_ASSIGN_OR_RETURN(Counts c, PhraseCounts(conn, words[w], words[w].size()));
     m.phrases.push_back(c);
+    m.snippet_phrases.push_back({words[w], false});
   }
   const std::vector<std::string>& last_word = words.back();
   // The last word's tokens but its last, which is the prefix.
@@ -183,6 +185,7 @@ Result<std::optional<Match>> MatchFor(Connection& conn,
   auto as_prefix = [&]() -> Result<std::optional<Match>> {
     LOOM_ASSIGN_OR_RETURN(Counts c, PrefixCounts(conn, last));
     m.phrases.push_back(Min(before, c));
+    m.snippet_phrases.push_back({last_word, true});
     m.expression = FtsQueryBuilder::Expression(words, nullptr);
     return std::optional<Match>(std::move(m));
   };
@@ -195,6 +198,8 @@ Result<std::optional<Match>> MatchFor(Connection& conn,
   for (const Expansion& e : expansions) {
     terms.push_back(e.term);
     m.phrases.push_back(Min(before, e.counts));
+    m.snippet_phrases.push_back({last_word, false});
+    m.snippet_phrases.back().tokens.back() = e.term;
   }
   m.expression = FtsQueryBuilder::Expression(words, &terms);
   return std::optional<Match>(std::move(m));
@@ -373,7 +378,6 @@ Result<std::vector<SearchHit>> SqliteCatalog::SearchOn(Connection& conn, const S
   }
   const int64_t wanted = int64_t{query.offset} + query.limit;
   std::vector<int64_t> ids;
-  std::vector<size_t> tier_ends;  // ids[tier_ends[t-1], tier_ends[t]) are tier t's
 
   // The first tier is ranked in product_labels (name, title, tags of every product), where each
   // word's doclist holds only the products that have it in a label: on product_search the
@@ -434,7 +438,6 @@ Result<std::vector<SearchHit>> SqliteCatalog::SearchOn(Connection& conn, const S
       hits.push_back(std::move(hit));
       ids.push_back(id);
     }
-    tier_ends.push_back(ids.size());
   }
 
   // The second tier: the match in product_search, without the first tier's. loom_rank's
@@ -464,41 +467,26 @@ Result<std::vector<SearchHit>> SqliteCatalog::SearchOn(Connection& conn, const S
     stmt->Bind(index, wanted - static_cast<int64_t>(hits.size()));
     LOOM_RETURN_IF_ERROR(read_rows(stmt, &ids));
   }
-  tier_ends.push_back(ids.size());
   if (hits.size() <= query.offset) return std::vector<SearchHit>();
 
-  // Snippets only for the hits returned, one pass per tier over the rowid range of its hits: a
-  // rowid lookup per hit costs about 0.2 ms (FTS5 seeks every phrase's doclist), and one range
-  // over both tiers would span from the first tier's oldest label match to the newest row. A
-  // tier's hits lie in the window its query scanned. The range goes to FTS5; the id set only
-  // filters (a bit test per match, where "IN (json_each)" probed a temporary index).
-  std::map<int64_t, std::string> snippets;
-  for (size_t t = 0; t < tier_ends.size(); ++t) {
-    const size_t begin = std::max<size_t>(t == 0 ? 0 : tier_ends[t - 1], query.offset);
-    const size_t end = tier_ends[t];
-    if (begin >= end) continue;
-    std::vector<int64_t> tier_ids(ids.begin() + static_cast<ptrdiff_t>(begin),
-                                  ids.begin() + static_cast<ptrdiff_t>(end));
-    FilterSet wanted_ids;
-    for (int64_t id : tier_ids) wanted_ids.Add(id);
-    LOOM_ASSIGN_OR_RETURN(
-        StmtLease stmt,
-        conn.Statement("SELECT rowid, snippet(product_search, -1, '[', ']', '...', 16) "
-                       "FROM product_search WHERE product_search MATCH ? AND rowid BETWEEN ? AND ? "
-                       "AND loom_in_set(?, rowid)"));
-    stmt->Bind(1, *match)
-        .Bind(2, *std::min_element(tier_ids.begin(), tier_ids.end()))
-        .Bind(3, *std::max_element(tier_ids.begin(), tier_ids.end()))
-        .BindPointer(4, &wanted_ids, kFilterSetType);
-    while (true) {
-      LOOM_ASSIGN_OR_RETURN(bool row, stmt->Step());
-      if (!row) break;
-      snippets[stmt->Int(0)] = stmt->Text(1);
-    }
+  // Snippets only for the hits returned, computed from their text (snippet.h): FTS5 computes
+  // one only on a row its cursor visits, a scan of every match between the oldest and the newest
+  // hit, or a seek per hit in each of the index's segments.
+  LOOM_ASSIGN_OR_RETURN(StmtLease text,
+                        conn.Statement("SELECT name, title, description, tags, field_names, "
+                                       "field_descriptions, domain FROM product_search "
+                                       "WHERE rowid = ?"));
+  std::vector<std::string> columns;
+  for (size_t i = query.offset; i < hits.size(); ++i) {
+    text->Bind(1, ids[i]);
+    LOOM_ASSIGN_OR_RETURN(bool row, text->Step());
+    if (!row) return Internal("catalog: product " + std::to_string(ids[i]) + " has no text");
+    columns.clear();
+    for (int c = 0; c < 7; ++c) columns.push_back(text->Text(c));
+    text->Reset();
+    LOOM_ASSIGN_OR_RETURN(hits[i].snippet, Snippet(conn.fts(), columns, found->snippet_phrases));
   }
   hits.erase(hits.begin(), hits.begin() + query.offset);
-  ids.erase(ids.begin(), ids.begin() + query.offset);
-  for (size_t i = 0; i < hits.size(); ++i) hits[i].snippet = snippets[ids[i]];
   return hits;
 }
 
