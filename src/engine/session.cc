@@ -114,7 +114,7 @@ Result<EncodeStats> Session::Export(std::string_view sql, Format format, Sink& s
     LOOM_ASSIGN_OR_RETURN(auto r, impl_->Run(sql));
     return Encode(*r, format, sink, options);
   }
-  if (impl_->out_dir.empty()) {
+  if (impl_->out_dir.empty() && impl_->export_file == nullptr) {
     return FailedPrecondition("Parquet export needs SessionOptions.scratch_dir");
   }
   // The admitted SELECT is wrapped into a COPY to a private file. It was parsed as exactly one
@@ -124,9 +124,12 @@ Result<EncodeStats> Session::Export(std::string_view sql, Format format, Sink& s
          (std::isspace(static_cast<unsigned char>(select.back())) || select.back() == ';')) {
     select.pop_back();
   }
-  std::string file = impl_->out_dir + "/export-" + RandomHex() + ".parquet";
-  std::string copy =
-      "COPY (\n" + select + "\n) TO " + QuoteString(file) + " (FORMAT parquet, COMPRESSION zstd)";
+  const bool in_memory = impl_->export_file != nullptr;
+  std::string file = in_memory ? impl_->export_file->path()
+                               : impl_->out_dir + "/export-" + RandomHex() + ".parquet";
+  std::string copy = "COPY (\n" + select + "\n) TO " + QuoteString(file) +
+                     " (FORMAT parquet, COMPRESSION zstd" +
+                     (in_memory ? ", USE_TMP_FILE false" : "") + ")";
   EncodeStats stats;
   {
     LOOM_ASSIGN_OR_RETURN(auto r, impl_->Run(copy));
@@ -148,8 +151,12 @@ Result<EncodeStats> Session::Export(std::string_view sql, Format format, Sink& s
     s = sink.Write(std::string_view(buf.data(), static_cast<size_t>(got)));
   }
   in.close();
-  std::error_code ec;
-  std::filesystem::remove(file, ec);
+  if (in_memory) {
+    LOOM_RETURN_IF_ERROR(impl_->export_file->Write(""));  // the plaintext goes now
+  } else {
+    std::error_code ec;
+    std::filesystem::remove(file, ec);
+  }
   LOOM_RETURN_IF_ERROR(s);
   return stats;
 }

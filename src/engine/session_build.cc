@@ -132,7 +132,12 @@ Status Session::Impl::Build() {
   DatabaseOptions db_options;
   db_options.threads = options.threads;
   db_options.memory_limit = options.memory_limit;
-  if (!options.scratch_dir.empty()) {
+  if (!plain_files.empty()) {
+    // Decrypted data: no spill files, and Parquet exports into memory.
+    db_options.config.emplace_back("temp_directory", "");
+    LOOM_ASSIGN_OR_RETURN(export_file, MemFile::Create("loom-session-export"));
+    secrets.push_back(export_file->path());
+  } else if (!options.scratch_dir.empty()) {
     out_dir = options.scratch_dir + "/loom-session-" + RandomHex();
     std::error_code ec;
     std::filesystem::create_directories(out_dir + "/spill", ec);
@@ -168,6 +173,7 @@ Status Session::Impl::Build() {
   for (const Relation& r : options.relations) {
     files.insert(files.end(), r.files.begin(), r.files.end());
   }
+  if (export_file != nullptr) files.push_back(export_file->path());
   Status s = SealDatabase(*trusted, files, out_dir);
   if (!s.ok()) return Internal("cannot seal the session: " + Scrub(s.message()));
   return Status::Ok();

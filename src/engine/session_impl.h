@@ -61,6 +61,9 @@ struct Session::Impl {
   // Decrypted files of encrypted relations; outlive `db` (the destructor resets it first).
   std::vector<std::unique_ptr<MemFile>> plain_files;
   std::string out_dir;  // private: Parquet exports
+  // Sessions that read encrypted relations export Parquet into this anonymous in-memory file
+  // instead of out_dir, and never spill, so that their plaintext never touches the disk.
+  std::unique_ptr<MemFile> export_file;
   std::atomic<bool> cancelled{false};
   std::atomic<bool> timed_out{false};
   std::unique_ptr<Watchdog> watchdog;

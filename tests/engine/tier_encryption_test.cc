@@ -115,5 +115,38 @@ TEST(TierEncryptionTest, AMissingOrWrongKeyOrATamperedFileFailsClosed) {
       << tampered.status().ToString();
 }
 
+TEST(TierEncryptionTest, ASessionOverEncryptedDataExportsAndSpillsNothingToDisk) {
+  testing::TempDir dir;
+  security::Cipher cipher = NewCipher();
+  log::LogOptions lo;
+  lo.cipher = &cipher;
+  auto log = OpenLog(dir.Sub("log"), 1, lo);
+  ASSERT_NE(log, nullptr);
+  auto tier = StreamTier::Open(dir.Sub("tier"), Sealed(&cipher));
+  ASSERT_TRUE(tier.ok());
+  AppendEvents(*log, 0, 0, 40);
+  ASSERT_TRUE((*tier)->Sync(*log, PlaySchema()).ok());
+  auto rel = (*tier)->ToRelation(kPlays, PlaySchema());
+  ASSERT_TRUE(rel.ok()) << rel.status().ToString();
+  SessionOptions so;
+  so.relations = {*rel};
+  so.scratch_dir = dir.Sub("scratch");
+  std::filesystem::create_directories(so.scratch_dir);
+  auto session = Session::Open(so);
+  ASSERT_TRUE(session.ok()) << session.status().ToString();
+  for (int round = 0; round < 2; ++round) {  // the in-memory export file is reused
+    StringSink sink;
+    auto stats = (*session)->Export(
+        std::string("SELECT email FROM ") + kPlays + " WHERE email = 'u7@example.com'",
+        Format::kParquet, sink);
+    ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+    EXPECT_EQ(stats->rows, 1u);
+    EXPECT_EQ(sink.str().substr(0, 4), "PAR1");
+  }
+  // Nothing under the scratch directory, not even a session folder or a spill directory.
+  EXPECT_TRUE(std::filesystem::is_empty(so.scratch_dir));
+  EXPECT_TRUE(FilesHolding(dir.path(), "u7@example.com").empty());
+}
+
 }  // namespace
 }  // namespace loom::engine
