@@ -55,13 +55,17 @@ void RegisterKeysCommand(CLI::App& app, Context& ctx, int* exit_code) {
       return;
     }
     Result<json> r = (*b)->RotateMasterKey(*new_key);
-    std::string text =
-        r.ok() ? "re-wrapped " + std::to_string(r->value("rewrapped", 0)) +
-                     " data key(s) under master key " + r->value("fingerprint", "") + " (was " +
-                     r->value("previousFingerprint", "") +
-                     "); from now on only the new key opens the data: use --master-key-file " +
-                     *new_key + "\n"
-               : "";
+    std::string text;
+    if (r.ok()) {
+      text = "re-wrapped " + std::to_string(r->value("rewrapped", 0)) +
+             " data key(s) under master key " + r->value("fingerprint", "") + " (was " +
+             r->value("previousFingerprint", "") +
+             "); from now on only the new key opens the data: use --master-key-file " + *new_key +
+             "\n";
+      if (r->contains("removedDevelopmentKey")) {
+        text += "removed the development key " + r->value("removedDevelopmentKey", "") + "\n";
+      }
+    }
     *exit_code = Print(ctx, r, text);
   });
 }

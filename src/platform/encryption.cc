@@ -98,9 +98,18 @@ Result<json> Platform::RotateMasterKey(const Caller& caller, const std::string& 
   LOOM_RETURN_IF_ERROR(
       AuditRecord({caller.principal(), std::string(kKeysRotate), "", true, rewrapped, "",
                    "master key " + old_fingerprint + " -> " + fingerprint}));
-  return json{{"rewrapped", rewrapped},
+  json out = {{"rewrapped", rewrapped},
               {"fingerprint", fingerprint},
               {"previousFingerprint", old_fingerprint}};
+  // Rotating away from the development key: it opens nothing any more, and left in the data
+  // folder it would be taken for the key of a later run that is given none.
+  const std::string dev = JoinPath(options_.data_dir, "master.key");
+  Result<security::MasterKey> dev_key = security::MasterKey::FromFile(dev);
+  if (dev_key.ok() && dev_key->Fingerprint() == old_fingerprint) {
+    LOOM_RETURN_IF_ERROR(FileSystem::Default()->DeleteFile(dev));
+    out["removedDevelopmentKey"] = dev;
+  }
+  return out;
 }
 
 }  // namespace loom::platform

@@ -272,6 +272,28 @@ TEST_F(EncryptionE2eTest, RotateRewrapsTheKeysTheOldKeyIsRefusedAndOnlyTheAdmini
   EXPECT_EQ(allowed, 1) << audit.dump();
 }
 
+TEST_F(EncryptionE2eTest, TheServerRotatesOverHttpForItsAdministratorOnly) {
+  const std::string ann = CreateToken(data(), "user:ann", "*");
+  ASSERT_FALSE(ann.empty());
+  ServeProcess server(data(), {"--master-key-file", key_});
+  ASSERT_TRUE(server.ok());
+  const std::string next = NewKey("next.key");
+  const std::string body = nlohmann::json{{"newKeyFile", next}}.dump();
+  HttpResponse refused = HttpPost(server.port(), "/v1/keys/rotate", body, "application/json", ann);
+  EXPECT_EQ(refused.status, 403) << refused.body;
+  HttpResponse rotated =
+      HttpPost(server.port(), "/v1/keys/rotate", body, "application/json", server.token());
+  ASSERT_EQ(rotated.status, 200) << rotated.body;
+  EXPECT_EQ(nlohmann::json::parse(rotated.body)["rewrapped"], 1) << rotated.body;
+  // The running server reads on with the new key; a new process needs it.
+  CommandResult q = testing::RunCommand({testing::LoomBinary(), "--server", server.url(), "--token",
+                                         server.token(), "query", "--format", "csv",
+                                         "SELECT count(*) FROM payments.cards.daily"});
+  EXPECT_EQ(q.out, "count_star()\r\n20\r\n") << q.err;
+  EXPECT_EQ(RunWith(key_, {"query", "SELECT count(*) FROM payments.cards.daily"}).exit_code, 5);
+  EXPECT_EQ(RunWith(next, {"query", "SELECT count(*) FROM payments.cards.daily"}).exit_code, 0);
+}
+
 TEST_F(EncryptionE2eTest, ATamperedTableFileIsDataLoss) {
   std::string part;
   for (const auto& e : std::filesystem::recursive_directory_iterator(data())) {
