@@ -269,9 +269,12 @@ class StreamPortImpl final : public StreamPort {
 
   Status Close() override {
     if (closed_.exchange(true)) return Status::Ok();
-    checkpoints_->MaybeWrite(*stream_, options_.clock->NowMicros(), /*force=*/true);
-    Status a = stream_->Close();
-    Status b = quarantine_->Close();
+    // A port whose OpenLogs failed part way has only some of these.
+    if (checkpoints_ != nullptr && stream_ != nullptr) {
+      checkpoints_->MaybeWrite(*stream_, options_.clock->NowMicros(), /*force=*/true);
+    }
+    Status a = stream_ != nullptr ? stream_->Close() : Status::Ok();
+    Status b = quarantine_ != nullptr ? quarantine_->Close() : Status::Ok();
     return a.ok() ? b : a;
   }
 

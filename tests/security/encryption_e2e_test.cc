@@ -294,6 +294,42 @@ TEST_F(EncryptionE2eTest, TheServerRotatesOverHttpForItsAdministratorOnly) {
   EXPECT_EQ(RunWith(next, {"query", "SELECT count(*) FROM payments.cards.daily"}).exit_code, 0);
 }
 
+TEST_F(EncryptionE2eTest, RaisingTheClassificationOfAStreamWithPlaintextDataFailsClearly) {
+  std::string refunds = R"(apiVersion: loom/v1
+kind: DataProduct
+metadata:
+  domain: payments
+  name: refunds
+  version: 1.0.0
+  title: Refunds
+  description: Refunds.
+  owner: group:payments-team
+spec:
+  classification: internal
+  alignment: source
+  schema:
+    fields:
+      - {name: payment_id, type: string, required: true, description: The payment.}
+  outputPorts:
+    - {name: events, kind: stream, description: Refunds., stream: {partitions: 1}}
+)";
+  testing::WriteFile(dir_.Sub("refunds.yaml"), refunds);
+  Must({"apply", dir_.Sub("refunds.yaml")});
+  testing::WriteFile(dir_.Sub("refund.jsonl"),
+                     R"({"specversion":"1.0","id":"r1","source":"/pos","type":"refund",)"
+                     R"("data":{"payment_id":"p1"}})"
+                     "\n");
+  Must({"publish", "loom://payments/refunds/events", dir_.Sub("refund.jsonl")});
+  refunds.replace(refunds.find("internal"), 8, "restricted");
+  refunds.replace(refunds.find("1.0.0"), 5, "2.0.0");
+  testing::WriteFile(dir_.Sub("refunds.yaml"), refunds);
+  Must({"apply", dir_.Sub("refunds.yaml")});
+  // The plaintext log is not silently continued encrypted (nor does the port crash).
+  CommandResult r = Run({"publish", "loom://payments/refunds/events", dir_.Sub("refund.jsonl")});
+  EXPECT_EQ(r.exit_code, 6) << r.err;
+  EXPECT_NE(r.err.find("the log was created unencrypted"), std::string::npos) << r.err;
+}
+
 TEST_F(EncryptionE2eTest, ATamperedTableFileIsDataLoss) {
   std::string part;
   for (const auto& e : std::filesystem::recursive_directory_iterator(data())) {
