@@ -1,4 +1,5 @@
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <cstdlib>
 
@@ -217,6 +218,41 @@ TEST_F(KeyStoreTest, TheOldMasterKeyNoLongerOpensARotatedStore) {
     ASSERT_TRUE(keys->Rotate(MasterKey::Generate()).ok());
   }
   EXPECT_EQ(Open(old).status().code(), StatusCode::kPermissionDenied);
+}
+
+TEST_F(KeyStoreTest, AStoreOpenBeforeAnotherProcessRotatedItFailsClosed) {
+  // Two handles on one keys.db, as a running server and `loom keys rotate` next to it.
+  ASSERT_OK_AND_ASSIGN(auto server, Open(master_));
+  ASSERT_TRUE(server->CipherFor(A("artists/profiles")).ok());
+  ASSERT_OK_AND_ASSIGN(auto rotator, Open(master_));
+  MasterKey next = MasterKey::Generate();
+  ASSERT_TRUE(rotator->Rotate(next).ok());
+  // The stale handle neither unwraps a key nor wraps a new one under the old master key.
+  for (const char* product : {"artists/profiles", "artists/new-one"}) {
+    Result<Cipher> c = server->CipherFor(A(product));
+    EXPECT_EQ(c.status().code(), StatusCode::kFailedPrecondition) << product;
+    EXPECT_NE(c.status().message().find("restart with the new key"), std::string::npos);
+  }
+  EXPECT_EQ(rotator->CipherFor(A("artists/new-one"), /*create=*/false).status().code(),
+            StatusCode::kNotFound);
+  ASSERT_OK_AND_ASSIGN(auto reopened, Open(next));
+  EXPECT_TRUE(reopened->CipherFor(A("artists/profiles")).ok());
+}
+
+TEST(MasterKeyTest, CreateFileWritesAnOwnerOnlyKeyAndNeverOverwrites) {
+  loom::testing::TempDir dir;
+  const std::string path = dir.Sub("master.key");
+  ASSERT_OK_AND_ASSIGN(MasterKey made, MasterKey::CreateFile(path));
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(loom::testing::ReadFile(path), made.Hex() + "\n");
+  ASSERT_OK_AND_ASSIGN(MasterKey loaded, MasterKey::FromFile(path));
+  EXPECT_EQ(loaded.Fingerprint(), made.Fingerprint());
+  Result<MasterKey> again = MasterKey::CreateFile(path);
+  EXPECT_EQ(again.status().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(loom::testing::ReadFile(path), made.Hex() + "\n");  // untouched
+  EXPECT_EQ(MasterKey::CreateFile(dir.Sub("no/such/dir/k")).status().code(), StatusCode::kInternal);
 }
 
 TEST(EncryptionPolicyTest, ConfidentialAndRestrictedProductsAreEncrypted) {
