@@ -90,6 +90,15 @@ class EmbeddedBackend final : public Backend {
                        const platform::Platform::LineageRequest& request) override {
     return platform_->Lineage(caller_, address, request);
   }
+  Result<json> Quality(const Address& port, size_t limit) override {
+    return platform_->QualityResults(caller_, port, limit);
+  }
+  Result<json> CheckQuality(const Address& port) override {
+    return platform_->CheckQuality(caller_, port);
+  }
+  Result<json> Slos(const std::optional<Address>& product) override {
+    return platform_->SloStatus(caller_, product);
+  }
   Status Query(const std::string& sql, const platform::Platform::QueryOptions& options,
                engine::Sink& out) override {
     LOOM_ASSIGN_OR_RETURN(std::unique_ptr<platform::Platform::PreparedQuery> q,
@@ -276,6 +285,19 @@ class HttpBackend final : public Backend {
                                                        : "downstream";
     return Get(Address{address.domain, address.product, address.port, {}}.HttpPath() + "/lineage",
                {{"direction", direction}, {"depth", std::to_string(r.depth)}});
+  }
+  Result<json> Quality(const Address& port, size_t limit) override {
+    return Get(Address{port.domain, port.product, port.port, {}}.HttpPath() + "/quality",
+               {{"limit", std::to_string(limit)}});
+  }
+  Result<json> CheckQuality(const Address& port) override {
+    std::string p = Address{port.domain, port.product, port.port, {}}.HttpPath() + "/quality/check";
+    return Call(client_.Post(p, "", "application/json"), p);
+  }
+  Result<json> Slos(const std::optional<Address>& product) override {
+    httplib::Params params;
+    if (product) params.emplace("address", product->ToString());
+    return Get("/v1/slos", params);
   }
   Status Query(const std::string& sql, const platform::Platform::QueryOptions& options,
                engine::Sink& out) override {

@@ -53,6 +53,10 @@ class Backend {
                                          const platform::Platform::RebuildRequest& request) = 0;
   virtual Result<nlohmann::json> Lineage(const Address& address,
                                          const platform::Platform::LineageRequest& request) = 0;
+  // Quality results of a port, a check now, SLO status (docs/quality.md).
+  virtual Result<nlohmann::json> Quality(const Address& port, size_t limit) = 0;
+  virtual Result<nlohmann::json> CheckQuality(const Address& port) = 0;
+  virtual Result<nlohmann::json> Slos(const std::optional<Address>& product) = 0;
   // Runs a query and streams its encoded result to `out`.
   virtual Status Query(const std::string& sql, const platform::Platform::QueryOptions& options,
                        engine::Sink& out) = 0;

@@ -106,6 +106,7 @@ int Run(int argc, char** argv) {
   RegisterPipelineCommands(app, ctx, &exit_code);
   RegisterSecurityCommands(app, ctx, &exit_code);
   RegisterKeysCommand(app, ctx, &exit_code);
+  RegisterQualityCommands(app, ctx, &exit_code);
 
   try {
     app.parse(argc, argv);

@@ -45,6 +45,8 @@ void RegisterPipelineCommands(CLI::App& app, Context& ctx, int* exit_code);
 void RegisterSecurityCommands(CLI::App& app, Context& ctx, int* exit_code);
 // keys generate, keys rotate (keys_command.cc).
 void RegisterKeysCommand(CLI::App& app, Context& ctx, int* exit_code);
+// `loom quality`, `loom quality check`, `loom slo`.
+void RegisterQualityCommands(CLI::App& app, Context& ctx, int* exit_code);
 // `loom versions` of a table port.
 int PrintTableVersions(Context& ctx, Backend& backend, const Address& port);
 

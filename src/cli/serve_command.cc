@@ -33,7 +33,16 @@ void RegisterServeCommand(CLI::App& app, Context& ctx, int* exit_code) {
                   "[KID=]PEMFILE: a public key (RS256 or ES256) of the issuer; repeatable");
   cmd->add_option("--jwt-group-map", jwt->group_map,
                   "CLAIM_VALUE=group:NAME: a `groups` claim value and the group it means");
-  cmd->callback([&ctx, exit_code, options, pg_listen, jwt] {
+  auto webhook = std::make_shared<std::string>();
+  auto tick = std::make_shared<std::string>("60s");
+  auto check_window = std::make_shared<std::string>("1h");
+  cmd->add_option("--alert-webhook", *webhook,
+                  "POST SLO alerts as JSON to this http:// URL (retried with backoff)");
+  cmd->add_option("--tick", *tick,
+                  "how often background jobs run: snapshots, stream checks, SLO samples (60s)");
+  cmd->add_option("--check-window", *check_window,
+                  "stream ports are checked on closed windows of this length (1h)");
+  cmd->callback([&ctx, exit_code, options, pg_listen, jwt, webhook, tick, check_window] {
     // Block the stop signals in every thread; one watcher thread waits for them.
     sigset_t set;
     sigemptyset(&set);
@@ -70,6 +79,17 @@ void RegisterServeCommand(CLI::App& app, Context& ctx, int* exit_code) {
       }
       popts.jwt = std::move(j);
     }
+    popts.alerts.webhook = *webhook;
+    Result<int64_t> tick_ms = spec::ParseDurationMs(*tick);
+    Result<int64_t> window_ms = spec::ParseDurationMs(*check_window);
+    if (!tick_ms.ok() || *tick_ms <= 0 || !window_ms.ok() || *window_ms <= 0) {
+      *exit_code = ReportError(!tick_ms.ok()     ? tick_ms.status().WithPrefix("--tick")
+                               : !window_ms.ok() ? window_ms.status().WithPrefix("--check-window")
+                                                 : InvalidArgument("--tick and --check-window "
+                                                                   "must be positive"));
+      return;
+    }
+    popts.stream_check_window_ms = *window_ms;
     Result<std::unique_ptr<platform::Platform>> p = platform::Platform::Open(popts);
     if (!p.ok()) {
       *exit_code = ReportError(p.status());
@@ -99,7 +119,7 @@ void RegisterServeCommand(CLI::App& app, Context& ctx, int* exit_code) {
       }
       pg = std::move(*started);
     }
-    (*p)->StartBackgroundJobs(std::chrono::seconds(60));
+    (*p)->StartBackgroundJobs(std::chrono::milliseconds(*tick_ms));
     const bool tls = !options->tls_cert_file.empty();
     std::printf("loom serve: data %s, listening on %s://%s:%d\n", ctx.options.data_dir.c_str(),
                 tls ? "https" : "http",

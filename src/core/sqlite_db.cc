@@ -112,6 +112,12 @@ Stmt& Stmt::Bind(int index, int64_t value) {
   return *this;
 }
 
+Stmt& Stmt::BindDouble(int index, double value) {
+  int rc = sqlite3_bind_double(stmt_, index, value);
+  if (bind_error_.ok()) bind_error_ = BindStatus(rc);
+  return *this;
+}
+
 Stmt& Stmt::BindNull(int index) {
   int rc = sqlite3_bind_null(stmt_, index);
   if (bind_error_.ok()) bind_error_ = BindStatus(rc);

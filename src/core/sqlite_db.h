@@ -71,6 +71,7 @@ class Stmt {
   // Binders copy the value (SQLITE_TRANSIENT), so arguments may be temporaries.
   Stmt& Bind(int index, std::string_view text);
   Stmt& Bind(int index, int64_t value);
+  Stmt& BindDouble(int index, double value);
   Stmt& BindNull(int index);
   Stmt& BindOptional(int index, const std::optional<std::string>& text);
   // Binds a pointer for sqlite3_bind_pointer (used to get the fts5_api).

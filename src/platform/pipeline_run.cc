@@ -194,7 +194,13 @@ Result<table::Manifest> Platform::PipelineRunner::PublishSelect(
     if (r.offset_end) in.offset_end = static_cast<uint64_t>(*r.offset_end);
     po.inputs.push_back(in);
   }
-  return t->PublishFile(result->path(), table::SourceKind::kParquet, po);
+  // The product's blocking expectations gate its pipeline's versions like any other publish.
+  auto report = std::make_shared<quality::CheckReport>();
+  po.before_commit = p.QualityGate(*ref, report);
+  LOOM_ASSIGN_OR_RETURN(table::Manifest m,
+                        t->PublishFile(result->path(), table::SourceKind::kParquet, po));
+  p.RecordPublished(port, m, report);
+  return m;
 }
 
 Status Platform::PipelineRunner::Finish(Platform& p, const spec::DataProduct& product,

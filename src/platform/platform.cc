@@ -27,9 +27,17 @@ void Platform::StartBackgroundJobs(std::chrono::milliseconds tick) {
     std::unique_lock<std::mutex> lock(jobs_mu_);
     while (!jobs_stop_) {
       lock.unlock();
-      Result<nlohmann::json> r = PublishDueSnapshots(scheduler);
+      // Each job runs every tick; the first failure is kept and every job still runs.
+      Status status = PublishDueSnapshots(scheduler).status();
+      Status checked = CheckDueStreamWindows().status();
+      Status slos = EvaluateSlos().status();
+      if (status.ok()) status = checked;
+      if (status.ok()) status = slos;
+      if (!status.ok()) {
+        quality::LogJson("error", "background job failed", {{"error", status.ToString()}});
+      }
       lock.lock();
-      jobs_status_ = r.status();
+      jobs_status_ = status;
       jobs_cv_.wait_for(lock, tick, [this] { return jobs_stop_; });
     }
   });
@@ -60,6 +68,9 @@ Result<std::unique_ptr<Platform>> Platform::Open(const Options& options) {
                                          JoinPath(options.data_dir, "catalog.db"), options.clock));
   LOOM_ASSIGN_OR_RETURN(p->trusted_db_, engine::Database::Open());
   LOOM_RETURN_IF_ERROR(p->OpenSecurity());
+  LOOM_ASSIGN_OR_RETURN(p->quality_,
+                        quality::Store::Open(JoinPath(options.data_dir, "quality.db")));
+  LOOM_ASSIGN_OR_RETURN(p->alerter_, quality::Alerter::Start(options.alerts));
   return p;
 }
 

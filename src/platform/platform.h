@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,6 +27,7 @@
 #include "governance/governance.h"
 #include "ingest/ingest.h"
 #include "pipeline/pipeline.h"
+#include "quality/quality.h"
 #include "security/security.h"
 #include "spec/spec.h"
 #include "table/table.h"
@@ -45,6 +47,9 @@ struct Options {
   std::string master_key_file;
   // Server mode: accept JWTs of this OIDC identity provider (Authenticate). None: tokens only.
   std::optional<security::JwtOptions> jwt;
+  quality::AlertOptions alerts;  // SLO alerts: the log always, a webhook when given
+  // Stream ports are checked on closed tumbling windows of this length (docs/quality.md).
+  int64_t stream_check_window_ms = 3600 * 1000;
 };
 
 // Who is acting: an identity, authenticated (server) or local (embedded). `Caller{}` is the
@@ -290,6 +295,26 @@ class Platform {
   // {"types":[{name,type,description,ownerDomain,constraints,policy,products:[{address,version,
   // deprecated,fields}]}]}: every global type (or `name`) and the products carrying it.
   Result<nlohmann::json> GlobalTypes(const Caller& caller, const std::optional<std::string>& name);
+  // Quality (platform/quality.cc, docs/quality.md). The results of the latest checks of a port,
+  // newest first, with failing sample rows read through the caller's own query session (masked
+  // and filtered as for any read of the caller): {"address","runs":[...]}.
+  Result<nlohmann::json> QualityResults(const Caller& caller, const Address& port, size_t limit);
+  // Checks a port now: a table port's current version, or a stream port's closed windows not
+  // checked yet (the latest one first time). Results are recorded. {"address","checks":[report]}.
+  Result<nlohmann::json> CheckQuality(const Caller& caller, const Address& port);
+  // Every SLO of a product (or of every product) with its status and error budget:
+  // {"slos":[{product, slo, kind, port, objective, state, attainment, budgetLeft, ...}]}.
+  Result<nlohmann::json> SloStatus(const Caller& caller, const std::optional<Address>& product);
+  // Takes one sample of every SLO of every product, and alerts on a change of state (the
+  // background job's tick; tests call it directly). {"slos":[...]} as SloStatus.
+  Result<nlohmann::json> EvaluateSlos();
+  // Checks the closed windows of every stream port that has expectations (the background job).
+  Result<nlohmann::json> CheckDueStreamWindows();
+  // The Prometheus exposition of the process registry, with the gauges computed from state
+  // (versions' ages, consumer lag, SLO status) brought up to date first.
+  // Administrators and governance only (it names every product); others kPermissionDenied.
+  Result<std::string> MetricsText(const Caller& caller);
+  quality::Alerter& alerter() { return *alerter_; }
 
   // --- Pipelines (pipelines.cc, pipeline_run.cc, pipeline_stream.cc, pipeline_lineage.cc) -----
   // A product's transform runs as its domain's service principal (service:<domain>), reading its
@@ -431,9 +456,38 @@ class Platform {
   // Brings the stream's SQL tier up to date and returns its relation.
   Result<engine::Relation> StreamRelation(const PortRef& ref);
 
+  // Runs the port's expectations on a staged table version before it becomes current
+  // (table::PublishOptions::before_commit); blocking failures refuse the publish with
+  // kFailedPrecondition. The report of a version that passes is left in *report, for recording
+  // once the commit is done.
+  std::function<Status(const table::Snapshot&, const table::Snapshot*)> QualityGate(
+      const PortRef& ref, std::shared_ptr<quality::CheckReport> report);
+  // Records the report of a published version (after a successful commit).
+  void RecordPublished(const Address& port, const table::Manifest& m,
+                       const std::shared_ptr<quality::CheckReport>& report);
+  // The relations a check of `product` may read besides the port itself: the current versions of
+  // referenced ports and of the product's input ports.
+  Result<std::vector<engine::Relation>> CheckReferences(const spec::DataProduct& product);
+  Result<nlohmann::json> CheckStreamPort(const PortRef& ref, size_t max_windows);
+  // SloStatus without the access check of one product: `caller` null lists every product.
+  Result<nlohmann::json> SloList(const Caller* caller, const std::optional<Address>& only);
+  // One sample of one SLO: whether it is met now, and the measured value (nullopt: no data).
+  Result<std::optional<quality::SloSample>> MeasureSlo(const spec::DataProduct& product,
+                                                       const spec::Slo& slo);
+  void NoteGroup(const Address& port, const std::string& group);
+  // A stream port's state for SLOs and metrics (streams.cc): [start, end) offsets per partition,
+  // the newest record's time (nullopt when empty), and whether every partition is healthy.
+  Result<std::vector<std::pair<int64_t, int64_t>>> StreamBounds(const PortRef& ref);
+  Result<std::optional<TimestampMicros>> NewestEventTime(const PortRef& ref);
+  Result<bool> StreamHealthy(const PortRef& ref);
+
   Options options_;
   std::unique_ptr<catalog::Catalog> catalog_;
-  std::unique_ptr<engine::Database> trusted_db_;  // the platform's own DuckDB work
+  std::unique_ptr<quality::Store> quality_;
+  std::unique_ptr<quality::Alerter> alerter_;
+  std::mutex groups_mu_;
+  std::set<std::pair<std::string, std::string>> groups_;  // guarded by groups_mu_: port, group
+  std::unique_ptr<engine::Database> trusted_db_;          // the platform's own DuckDB work
 
   std::mutex tables_mu_;
   struct OpenTable {

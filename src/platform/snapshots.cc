@@ -157,8 +157,11 @@ Result<json> Platform::PublishSnapshots(const Caller& caller, const Address& add
     }
     table::PublishOptions po;
     po.published_by = caller.principal();
+    auto report = std::make_shared<quality::CheckReport>();
+    po.before_commit = QualityGate(*ref, report);
     LOOM_ASSIGN_OR_RETURN(table::Manifest m,
                           t->PublishStreamWindow(window, conn.get(), rows_sql, "", po));
+    RecordPublished(table_addr, m, report);
     published.push_back({{"version", m.version.number()},
                          {"window", {FormatRfc3339(start), FormatRfc3339(end)}},
                          {"rows", m.row_count}});

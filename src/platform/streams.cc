@@ -9,6 +9,7 @@
 #include <chrono>
 #include <thread>
 
+#include "core/metrics.h"
 #include "platform/open_stream.h"
 
 namespace loom::platform {
@@ -21,6 +22,21 @@ json RecordJson(int32_t partition, const log::RecordView& r) {
   json event = json::parse(r.value, nullptr, /*allow_exceptions=*/false);
   if (event.is_discarded()) event = std::string(r.value);
   return {{"partition", partition}, {"offset", r.offset.value}, {"event", std::move(event)}};
+}
+
+// Ingest outcomes per product and port (loom_ingest_events_total).
+void CountIngest(const Address& a, const ingest::IngestResult& r) {
+  metrics::Registry& m = metrics::Registry::Default();
+  const std::string product = a.domain + "/" + a.product;
+  const std::pair<const char*, uint64_t> outcomes[] = {{"accepted", r.accepted},
+                                                       {"duplicate", r.duplicates},
+                                                       {"rejected", r.rejected},
+                                                       {"quarantined", r.quarantined}};
+  for (const auto& [outcome, n] : outcomes) {
+    m.GetCounter("loom_ingest_events_total", "Events received by stream ports, by outcome.",
+                 {{"product", product}, {"port", a.port}, {"outcome", outcome}})
+        .Inc(static_cast<double>(n));
+  }
 }
 
 }  // namespace
@@ -104,6 +120,13 @@ Result<json> Platform::PublishEvents(
   request.body = body;
   request.headers = hs;
   LOOM_ASSIGN_OR_RETURN(ingest::IngestResult result, s->port->Ingest(request));
+  CountIngest(address, result);
+  Status counted = quality_->AddIngest(address.ToString(), options_.clock->NowMicros(),
+                                       result.accepted, result.rejected + result.quarantined);
+  if (!counted.ok()) {
+    quality::LogJson("error", "ingest counts not recorded",
+                     {{"address", address.ToString()}, {"error", counted.ToString()}});
+  }
   LOOM_RETURN_IF_ERROR(Audited(caller, "ingest", address, static_cast<int64_t>(result.accepted)));
   json records = json::array();
   for (size_t i = 0; i < result.records.size(); ++i) {
@@ -266,10 +289,55 @@ Result<json> Platform::CommitOffsets(const Caller& caller, const Address& addres
   }
   Address port{address.domain, address.product, address.port, {}};
   LOOM_RETURN_IF_ERROR(catalog_->CommitOffsets(group, port, next_offsets));
+  NoteGroup(port, group);
   LOOM_RETURN_IF_ERROR(Audited(caller, "commit-offsets", port, -1, "", "group " + group));
   json committed = json::object();
   for (const auto& [p, o] : next_offsets) committed[std::to_string(p)] = o;
   return json{{"address", port.ToString()}, {"group", group}, {"committed", committed}};
+}
+
+Result<std::vector<std::pair<int64_t, int64_t>>> Platform::StreamBounds(const PortRef& ref) {
+  LOOM_ASSIGN_OR_RETURN(std::shared_ptr<OpenStream> s, GetStream(ref));
+  const log::Log& lg = s->port->stream();
+  std::vector<std::pair<int64_t, int64_t>> out;
+  for (int32_t p = 0; p < lg.partitions(); ++p) {
+    LOOM_ASSIGN_OR_RETURN(log::Offset start, lg.StartOffset(p));
+    LOOM_ASSIGN_OR_RETURN(log::Offset end, lg.EndOffset(p));
+    out.emplace_back(start.value, end.value);
+  }
+  return out;
+}
+
+Result<std::optional<TimestampMicros>> Platform::NewestEventTime(const PortRef& ref) {
+  LOOM_ASSIGN_OR_RETURN(std::shared_ptr<OpenStream> s, GetStream(ref));
+  const log::Log& lg = s->port->stream();
+  std::optional<TimestampMicros> newest;
+  for (int32_t p = 0; p < lg.partitions(); ++p) {
+    LOOM_ASSIGN_OR_RETURN(log::Offset start, lg.StartOffset(p));
+    LOOM_ASSIGN_OR_RETURN(log::Offset end, lg.EndOffset(p));
+    if (end.value <= start.value) continue;
+    log::ReadOptions ro;
+    ro.max_records = 1;
+    LOOM_ASSIGN_OR_RETURN(log::ReadResult r,
+                          lg.Read(p, log::Offset(end.value - 1), ro, [&](const log::RecordView& v) {
+                            if (!newest || v.timestamp > *newest) {
+                              newest = v.timestamp;
+                            }
+                            return true;
+                          }));
+    (void)r;
+  }
+  return newest;
+}
+
+Result<bool> Platform::StreamHealthy(const PortRef& ref) {
+  Result<std::shared_ptr<OpenStream>> s = GetStream(ref);
+  if (!s.ok()) return false;
+  const log::Log& lg = (*s)->port->stream();
+  for (int32_t p = 0; p < lg.partitions(); ++p) {
+    if (!lg.PartitionHealth(p).ok()) return false;
+  }
+  return true;
 }
 
 }  // namespace loom::platform

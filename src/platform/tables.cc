@@ -3,6 +3,7 @@
 #include <regex>
 #include <set>
 
+#include "core/metrics.h"
 #include "platform/platform.h"
 #include "platform/scratch_query.h"
 
@@ -149,7 +150,10 @@ Result<json> Platform::PublishTableFile(const Caller& caller, const Address& add
   table::PublishOptions options;
   options.published_by = caller.principal();
   options.source_description = std::string(table::ToString(kind)) + " file";
+  auto report = std::make_shared<quality::CheckReport>();
+  options.before_commit = QualityGate(*ref, report);
   LOOM_ASSIGN_OR_RETURN(table::Manifest m, t->PublishFile(path, kind, options));
+  RecordPublished(address, m, report);
   LOOM_RETURN_IF_ERROR(Audited(caller, "publish", address, static_cast<int64_t>(m.row_count)));
   Address a{address.domain, address.product, address.port, m.version.ToString()};
   json out = ManifestSummary(m);
@@ -183,8 +187,11 @@ Result<json> Platform::PublishTableQuery(const Caller& caller, const Address& ad
     in.address = a.ToString();
     po.inputs.push_back(in);
   }
+  auto report = std::make_shared<quality::CheckReport>();
+  po.before_commit = QualityGate(*ref, report);
   Result<table::Manifest> m = t->PublishFile(result->path(), table::SourceKind::kParquet, po);
   if (!m.ok()) return m.status();
+  RecordPublished(address, *m, report);
   LOOM_RETURN_IF_ERROR(
       Audited(caller, "publish", address, static_cast<int64_t>(m->row_count), sql));
   json out = ManifestSummary(*m);
@@ -287,7 +294,14 @@ Result<std::unique_ptr<Platform::PreparedQuery>> Platform::PrepareQuery(
 Result<engine::EncodeStats> Platform::PreparedQuery::Run(engine::Sink& sink) {
   engine::EncodeOptions encode;
   encode.max_width = options_.max_width;
+  const auto started = std::chrono::steady_clock::now();
   Result<engine::EncodeStats> r = session_->Export(sql_, options_.format, sink, encode);
+  metrics::Registry& m = metrics::Registry::Default();
+  m.GetCounter("loom_queries_total", "SQL queries run, by outcome (ok or the error code).",
+               {{"outcome", r.ok() ? "ok" : std::string(StatusCodeName(r.status().code()))}})
+      .Inc();
+  m.GetHistogram("loom_query_duration_seconds", "Time to run a SQL query and encode its result.")
+      .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   if (on_done_) {
     LOOM_RETURN_IF_ERROR(on_done_(r.status(), r.ok() ? static_cast<int64_t>(r->rows) : -1));
   }

@@ -236,6 +236,24 @@ json Build() {
   paths[port_path + "/sample"]["get"] = {{"summary", "A few rows of a port"},
                                          {"parameters", sample_params},
                                          {"responses", Responses("Sample")}};
+  json quality_params = port_only;
+  quality_params.push_back(QueryParam("limit", "integer", "how many runs (default 5)"));
+  paths[port_path + "/quality"]["get"] = {
+      {"summary", "The latest quality check runs of a port (samples as the caller may see them)"},
+      {"parameters", quality_params},
+      {"responses", Responses("QualityRuns")}};
+  paths[port_path + "/quality/check"]["post"] = {{"summary", "Run the port's expectations now"},
+                                                 {"parameters", port_only},
+                                                 {"responses", Responses("QualityRuns")}};
+  paths["/v1/slos"]["get"] = {
+      {"summary", "SLO status and error budget left"},
+      {"parameters",
+       json::array({QueryParam("address", "string", "loom://DOMAIN/PRODUCT[/PORT]; default all")})},
+      {"responses", Responses("SloList")}};
+  paths["/metrics"]["get"] = {
+      {"summary", "Prometheus metrics (text exposition format 0.0.4)"},
+      {"responses",
+       {{"200", {{"description", "the metrics"}, {"content", {{"text/plain", json::object()}}}}}}}};
   paths["/v1/query"]["post"] = {
       {"summary",
        "Run one read-only SELECT over the products; the result is streamed in the chosen format"},
@@ -350,6 +368,12 @@ json Build() {
                         {{"address", {{"type", "string"}}},
                          {"nodes", {{"type", "array"}}},
                          {"edges", {{"type", "array"}}}}}};
+  s["QualityRuns"] = {{"type", "object"},
+                      {"properties",
+                       {{"address", {{"type", "string"}}},
+                        {"runs", {{"type", "array"}}},
+                        {"checks", {{"type", "array"}}}}}};
+  s["SloList"] = {{"type", "object"}, {"properties", {{"slos", {{"type", "array"}}}}}};
   s["SnapshotResult"] = {{"type", "object"}, {"properties", {{"published", {{"type", "array"}}}}}};
   s["Review"] = {{"type", "object"},
                  {"properties",

@@ -6,6 +6,8 @@
 #include <mutex>
 #include <thread>
 
+#include "core/metrics.h"
+#include "quality/quality.h"
 #include "server/http_common.h"
 #include "server/openapi.h"
 #include "table/table.h"
@@ -13,6 +15,10 @@
 namespace loom::server {
 
 using nlohmann::json;
+
+// When the request the current thread serves started (httplib runs a request's handlers and its
+// logger on one thread).
+thread_local std::chrono::steady_clock::time_point request_started;
 
 void Send(httplib::Response& res, const json& body, int status) {
   res.status = status;
@@ -159,9 +165,19 @@ struct Server::Impl {
 };
 
 void Server::Impl::Routes() {
-  // Every request but /healthz and the API description authenticates: a Bearer API token or
-  // JWT. Anything else is 401 with WWW-Authenticate (and an audited `authenticate` denial).
+  // Every request gets an id (the client's X-Request-Id when it sends a sane one), echoed in the
+  // response and in one structured JSON log line with its outcome and duration. Every request
+  // but /healthz and the API description then authenticates: a Bearer API token or JWT.
+  // Anything else is 401 with WWW-Authenticate (and an audited `authenticate` denial).
+  // (httplib keeps one pre-routing handler: both jobs live in this one.)
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    std::string id = req.get_header_value("X-Request-Id");
+    const bool sane = !id.empty() && id.size() <= 64 &&
+                      id.find_first_not_of(
+                          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                          "0123456789-_.") == std::string::npos;
+    res.set_header("X-Request-Id", sane ? id : NewUuid());
+    request_started = std::chrono::steady_clock::now();
     if (req.path == "/healthz" || req.path == "/v1/openapi.json") {
       return httplib::Server::HandlerResponse::Unhandled;
     }
@@ -201,6 +217,37 @@ void Server::Impl::Routes() {
   });
   http.set_payload_max_length(64u << 20);
 
+  http.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - request_started).count();
+    metrics::Registry& m = metrics::Registry::Default();
+    m.GetCounter("loom_http_requests_total", "HTTP requests served, by method and status.",
+                 {{"method", req.method}, {"status", std::to_string(res.status)}})
+        .Inc();
+    m.GetHistogram("loom_http_request_duration_seconds", "Time to answer an HTTP request.",
+                   {{"method", req.method}})
+        .Observe(seconds);
+    quality::LogJson(res.status >= 500 ? "error" : "info", "request",
+                     {{"requestId", res.get_header_value("X-Request-Id")},
+                      {"method", req.method},
+                      {"path", req.path},
+                      {"status", res.status},
+                      {"durationMs", seconds * 1000}});
+  });
+  http.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
+    Result<std::string> text = platform->MetricsText(CallerOf(req));
+    if (!text.ok()) return SendProblem(req, res, text.status());
+    res.set_content(*text, "text/plain; version=0.0.4; charset=utf-8");
+  });
+  http.Get("/v1/slos", [this](const httplib::Request& req, httplib::Response& res) {
+    std::optional<Address> a;
+    if (auto text = Param(req, "address")) {
+      Result<Address> parsed = Address::Parse(*text);
+      if (!parsed.ok()) return SendProblem(req, res, parsed.status().WithPrefix("address"));
+      a = *parsed;
+    }
+    Reply(req, res, platform->SloStatus(CallerOf(req), a));
+  });
   http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     Send(res, {{"status", "ok"}});
   });
@@ -375,6 +422,19 @@ void Server::Impl::Routes() {
     }
     Reply(req, res, platform->PublishSnapshots(CallerOf(req), *a, start));
   });
+  http.Get(port_path + "/quality", [this](const httplib::Request& req, httplib::Response& res) {
+    Result<Address> a = PathAddress(req, std::nullopt);
+    if (!a.ok()) return SendProblem(req, res, a.status());
+    Result<uint32_t> limit = UintParam(req, "limit", 5);
+    if (!limit.ok()) return SendProblem(req, res, limit.status());
+    Reply(req, res, platform->QualityResults(CallerOf(req), *a, *limit));
+  });
+  http.Post(port_path + "/quality/check",
+            [this](const httplib::Request& req, httplib::Response& res) {
+              Result<Address> a = PathAddress(req, std::nullopt);
+              if (!a.ok()) return SendProblem(req, res, a.status());
+              Reply(req, res, platform->CheckQuality(CallerOf(req), *a));
+            });
   http.Get(port_path + "/versions", [this](const httplib::Request& req, httplib::Response& res) {
     Result<Address> a = PathAddress(req, std::nullopt);
     if (!a.ok()) return SendProblem(req, res, a.status());

@@ -108,7 +108,7 @@ class Table::Impl {
     }
 
     LOOM_ASSIGN_OR_RETURN(std::string staging, store_.NewStagingDir());
-    Status s = WriteVersion(conn, src, staging, current, &m);
+    Status s = WriteVersion(conn, src, staging, current, po, &m);
     if (!s.ok()) {
       if (s.code() == StatusCode::kDataLoss) {
         poisoned_ = s;
@@ -123,7 +123,7 @@ class Table::Impl {
   }
 
   Status WriteVersion(engine::Connection& conn, const LoadedSource& src, const std::string& staging,
-                      const CurrentRecord& current, Manifest* m) {
+                      const CurrentRecord& current, const PublishOptions& po, Manifest* m) {
     const std::string part = "part-00000.parquet";
     const std::string part_path = JoinPath(staging, part);
     if (options_.cipher == nullptr) {
@@ -143,9 +143,15 @@ class Table::Impl {
     m->files = {file};
     // AS OF relies on publish times that never go back.
     m->published_at = clock_.NowMicros();
+    std::optional<Snapshot> prev;
     if (current.version.valid()) {
-      LOOM_ASSIGN_OR_RETURN(Snapshot prev, store_.ReadSnapshot(current.version, current));
-      m->published_at = std::max(m->published_at, prev.manifest.published_at);
+      LOOM_ASSIGN_OR_RETURN(prev, store_.ReadSnapshot(current.version, current));
+      m->published_at = std::max(m->published_at, prev->manifest.published_at);
+    }
+    if (po.before_commit) {
+      Snapshot staged{*m, staging, {part_path}};
+      if (m->encrypted) staged.file_aads.push_back(FileAad(m->version, part));
+      LOOM_RETURN_IF_ERROR(po.before_commit(staged, prev ? &*prev : nullptr));
     }
     return store_.Commit(staging, *m);
   }

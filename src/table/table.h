@@ -6,6 +6,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -126,6 +127,10 @@ struct PublishOptions {
   // Filled when a source is refused for invalid rows (the returned status is kInvalidArgument and
   // lists the same errors). Optional.
   ValidationReport* report = nullptr;
+  // Called with the staged version (its files written and sealed, not yet visible) and the
+  // current one (nullptr when none), under the publish lock, just before the commit. An error
+  // refuses the publish: it is returned as is and the staged files are removed. Optional.
+  std::function<Status(const Snapshot& staged, const Snapshot* current)> before_commit;
 };
 
 // A closed time window [start, end) of a stream port, for a snapshot table.

@@ -1,0 +1,397 @@
+// Expectations compiled to DuckDB SQL: the row-level kinds become FILTERed counts and the
+// aggregates plain aggregates of ONE query over the checked relation, so that a version is read
+// once; samples and custom SQL run as extra queries only when they are needed.
+
+#include <chrono>
+#include <cmath>
+#include <set>
+
+#include "quality/quality.h"
+
+namespace loom::quality {
+namespace {
+
+using nlohmann::json;
+
+// `device.os` -> t."device"."os"
+std::string FieldRef(const std::string& path) {
+  std::string out = "t";
+  size_t start = 0;
+  while (true) {
+    size_t dot = path.find('.', start);
+    out +=
+        "." + engine::QuoteIdent(path.substr(start, dot == std::string::npos ? dot : dot - start));
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return out;
+}
+
+std::string FieldList(const std::vector<std::string>& fields) {
+  std::string out;
+  for (const std::string& f : fields) out += (out.empty() ? "" : ", ") + FieldRef(f);
+  return out;
+}
+
+std::string Num(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+std::string NumText(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.10g", v);
+  return buf;
+}
+
+const spec::Field* TopField(const spec::DataProduct& p, const std::string& path) {
+  return p.schema.Find(path.substr(0, path.find('.')));
+}
+
+bool IsTemporal(const spec::DataProduct& p, const std::string& path) {
+  const spec::Field* f = TopField(p, path);
+  return f != nullptr && path.find('.') == std::string::npos &&
+         (f->type.kind == spec::TypeKind::kDate || f->type.kind == spec::TypeKind::kTimestamp);
+}
+
+// One compiled expectation: an aggregate in the shared scan and how to read its value.
+struct Compiled {
+  const spec::Expectation* e = nullptr;
+  std::string aggregate;  // "" = no column in the shared scan (sql, row_count_change)
+  std::string predicate;  // row-level kinds: true for a failing row of `t`
+  std::string join;       // referential: a LEFT JOIN on the distinct reference keys
+  std::string sample_sql;
+};
+
+Result<Compiled> Compile(const CheckInput& in, const spec::Expectation& e, size_t index) {
+  Compiled c;
+  c.e = &e;
+  const std::string rel = in.relation.sql_name;
+  const std::string& k = e.kind;
+  const std::string f0 = e.fields.empty() ? "" : FieldRef(e.fields[0]);
+  if (k == "not_null") {
+    for (const std::string& f : e.fields) {
+      c.predicate += (c.predicate.empty() ? "" : " OR ") + FieldRef(f) + " IS NULL";
+    }
+  } else if (k == "unique") {
+    // Rows with a null in the key are not duplicates (as SQL's UNIQUE).
+    const std::string key = FieldList(e.fields);
+    std::string present;
+    for (const std::string& f : e.fields) {
+      present += (present.empty() ? "" : " AND ") + FieldRef(f) + " IS NOT NULL";
+    }
+    if (e.fields.size() == 1) {
+      c.aggregate = "count(" + key + ") - count(DISTINCT " + key + ")";
+    } else {
+      c.aggregate = "count(*) FILTER (WHERE " + present + ") - count(DISTINCT CASE WHEN " +
+                    present + " THEN row(" + key + ") END)";
+    }
+    c.sample_sql = "SELECT t.* FROM " + rel + " AS t WHERE " + present +
+                   " QUALIFY count(*) OVER (PARTITION BY " + key + ") > 1 ORDER BY " + key;
+  } else if (k == "accepted_values") {
+    std::string list;
+    for (const std::string& v : e.values)
+      list += (list.empty() ? "" : ", ") + engine::QuoteString(v);
+    c.predicate = f0 + " IS NOT NULL AND CAST(" + f0 + " AS VARCHAR) NOT IN (" + list + ")";
+  } else if (k == "range") {
+    const std::string v = IsTemporal(in.product, e.fields[0]) ? "epoch(" + f0 + ")" : f0;
+    std::string out;
+    if (e.min) out += v + " < " + Num(*e.min);
+    if (e.max) out += (out.empty() ? "" : " OR ") + v + " > " + Num(*e.max);
+    c.predicate = f0 + " IS NOT NULL AND (" + out + ")";
+  } else if (k == "pattern") {
+    c.predicate = f0 + " IS NOT NULL AND NOT regexp_full_match(" + f0 + ", " +
+                  engine::QuoteString(*e.pattern) + ")";
+  } else if (k == "row_count") {
+    // Read from count(*) of the shared scan.
+  } else if (k == "row_count_change") {
+  } else if (k == "freshness") {
+    c.aggregate = "epoch_us(CAST(max(" + f0 + ") AS TIMESTAMPTZ))";
+  } else if (k == "referential") {
+    std::string ref_name = e.reference->SqlName();
+    const std::string alias = "r" + std::to_string(index);
+    c.join = " LEFT JOIN (SELECT DISTINCT " + engine::QuoteIdent(e.reference_field) +
+             " AS k FROM " + ref_name + ") AS " + alias + " ON " + f0 + " = " + alias + ".k";
+    c.predicate = f0 + " IS NOT NULL AND " + alias + ".k IS NULL";
+    c.sample_sql = "SELECT t.* FROM " + rel + " AS t WHERE " + f0 + " IS NOT NULL AND " + f0 +
+                   " NOT IN (SELECT " + engine::QuoteIdent(e.reference_field) + " FROM " +
+                   ref_name + " WHERE " + engine::QuoteIdent(e.reference_field) + " IS NOT NULL)";
+  } else if (k == "sql") {
+    std::string sql = e.sql;
+    while (!sql.empty() &&
+           (std::isspace(static_cast<unsigned char>(sql.back())) || sql.back() == ';')) {
+      sql.pop_back();
+    }
+    c.sample_sql = sql;
+  } else {
+    return InvalidArgument("expectation '" + e.name + "': unknown kind '" + k + "'");
+  }
+  if (!c.predicate.empty()) {
+    c.aggregate = "count(*) FILTER (WHERE " + c.predicate + ")";
+    if (c.sample_sql.empty()) {
+      c.sample_sql = "SELECT t.* FROM " + rel + " AS t WHERE " + c.predicate;
+    }
+  }
+  return c;
+}
+
+// Failing rows as JSON objects, pii fields of the schema redacted ("***").
+json Redacted(const spec::DataProduct& product, json rows) {
+  for (json& row : rows) {
+    for (auto it = row.begin(); it != row.end(); ++it) {
+      const spec::Field* f = product.schema.Find(it.key());
+      if (f != nullptr && f->pii && !it.value().is_null()) it.value() = "***";
+    }
+  }
+  return rows;
+}
+
+// An age for people: its two largest units, "6d 2h", "3m 5s", "0s".
+std::string Age(int64_t ms) {
+  const int64_t units[] = {86400000, 3600000, 60000, 1000};
+  const char* names[] = {"d", "h", "m", "s"};
+  std::string out;
+  int shown = 0;
+  for (int i = 0; i < 4 && shown < 2; ++i) {
+    const int64_t n = ms / units[i];
+    if (n == 0 && out.empty()) continue;
+    if (n > 0) out += (out.empty() ? "" : " ") + std::to_string(n) + names[i];
+    ms -= n * units[i];
+    ++shown;
+  }
+  return out.empty() ? "0s" : out;
+}
+
+std::string Plural(uint64_t n, const std::string& what) { return std::to_string(n) + " " + what; }
+
+}  // namespace
+
+std::string_view ToString(Outcome o) {
+  switch (o) {
+    case Outcome::kPassed:
+      return "passed";
+    case Outcome::kWarned:
+      return "warned";
+    case Outcome::kBlocked:
+      return "blocked";
+  }
+  return "passed";
+}
+
+Outcome CheckReport::outcome() const {
+  Outcome o = Outcome::kPassed;
+  for (const ExpectationResult& r : results) {
+    if (r.passed) continue;
+    if (r.severity == spec::Severity::kBlock) return Outcome::kBlocked;
+    o = Outcome::kWarned;
+  }
+  return o;
+}
+
+std::string CheckReport::BlockMessage() const {
+  std::string msg = "quality: " + label + " of " + address + " failed";
+  size_t blocking = 0;
+  for (const ExpectationResult& r : results)
+    blocking += !r.passed && r.severity == spec::Severity::kBlock;
+  msg += " " + std::to_string(blocking) + " blocking expectation(s) (" + std::to_string(rows) +
+         " rows checked); version not published, the previous version stays current";
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const ExpectationResult& r : results) {
+      if (r.passed || (r.severity == spec::Severity::kBlock) != (pass == 0)) continue;
+      msg += "\n  " + std::string(pass == 0 ? "block" : "warn") + " " + r.name + " (" + r.kind +
+             "): " + r.detail;
+      for (const json& row : r.samples) msg += "\n    sample: " + row.dump();
+    }
+  }
+  return msg;
+}
+
+json CheckReport::ToJson() const {
+  json results_json = json::array();
+  for (const ExpectationResult& r : results) {
+    json j = {{"name", r.name},
+              {"kind", r.kind},
+              {"severity", std::string(spec::ToString(r.severity))},
+              {"passed", r.passed},
+              {"failing", r.failing},
+              {"detail", r.detail},
+              {"samples", r.samples}};
+    results_json.push_back(std::move(j));
+  }
+  return {{"address", address},     {"label", label},
+          {"rows", rows},           {"completeness", completeness},
+          {"seconds", seconds},     {"outcome", std::string(ToString(outcome()))},
+          {"results", results_json}};
+}
+
+std::vector<const spec::Expectation*> ExpectationsFor(const spec::DataProduct& product,
+                                                      const std::string& port) {
+  std::string fallback;
+  for (const spec::OutputPort& p : product.output_ports) {
+    if (p.kind == spec::PortKind::kTable) {
+      fallback = p.name;
+      break;
+    }
+  }
+  if (fallback.empty() && !product.output_ports.empty()) fallback = product.output_ports[0].name;
+  std::vector<const spec::Expectation*> out;
+  for (const spec::Expectation& e : product.expectations) {
+    if ((e.port.empty() ? fallback : e.port) == port) out.push_back(&e);
+  }
+  return out;
+}
+
+Result<CheckReport> RunChecks(const CheckInput& in) {
+  const auto started = std::chrono::steady_clock::now();
+  CheckReport report;
+  report.address = Address{in.product.domain, in.product.name, in.port, {}}.ToString();
+  report.label = in.label;
+
+  engine::SessionOptions so;
+  so.relations.push_back(in.relation);
+  std::set<std::string> names = {in.relation.sql_name};
+  for (const engine::Relation& r : in.references) {
+    if (names.insert(r.sql_name).second) so.relations.push_back(r);
+  }
+  so.scratch_dir = in.scratch_dir;
+  LOOM_ASSIGN_OR_RETURN(std::unique_ptr<engine::Session> session, engine::Session::Open(so));
+
+  std::vector<const spec::Expectation*> expectations = ExpectationsFor(in.product, in.port);
+  std::vector<Compiled> compiled;
+  std::string select = "count(*)";
+  std::string joins;
+  for (size_t i = 0; i < expectations.size(); ++i) {
+    const spec::Expectation& e = *expectations[i];
+    if (e.kind == "referential" && names.count(e.reference->SqlName()) == 0) {
+      return InvalidArgument("expectation '" + e.name + "': the reference " +
+                             e.reference->ToString() + " has no readable version");
+    }
+    LOOM_ASSIGN_OR_RETURN(Compiled c, Compile(in, e, i));
+    if (!c.aggregate.empty()) select += ", " + c.aggregate;
+    joins += c.join;
+    compiled.push_back(std::move(c));
+  }
+  // Completeness in the same scan: non-null cells of the top-level fields.
+  std::string non_null;
+  size_t counted = 0;
+  for (const spec::Field& f : in.product.schema.fields) {
+    bool present = false;
+    for (const engine::RelationColumn& c : in.relation.columns) present |= c.name == f.name;
+    if (!present) continue;
+    non_null += (non_null.empty() ? "" : " + ") + std::string("count(") + FieldRef(f.name) + ")";
+    ++counted;
+  }
+  select += ", " + (non_null.empty() ? std::string("0") : non_null);
+  const std::string scan = "SELECT " + select + " FROM " + in.relation.sql_name + " AS t" + joins;
+  LOOM_ASSIGN_OR_RETURN(engine::Rows agg, session->QueryRows(scan, 1));
+  auto cell = [&](size_t col) -> std::optional<std::string> { return agg.text[0][col]; };
+  report.rows = std::stoull(cell(0).value_or("0"));
+  size_t col = 1;
+  for (const Compiled& c : compiled) {
+    const spec::Expectation& e = *c.e;
+    ExpectationResult r;
+    r.name = e.name;
+    r.kind = e.kind;
+    r.severity = e.severity;
+    r.sample_sql = c.sample_sql;
+    std::optional<std::string> value;
+    if (!c.aggregate.empty()) value = cell(col++);
+    const std::string what = e.fields.empty()       ? ""
+                             : e.fields.size() == 1 ? e.fields[0]
+                                                    : "(" +
+                                                          [&] {
+                                                            std::string s;
+                                                            for (const std::string& f : e.fields)
+                                                              s += (s.empty() ? "" : ", ") + f;
+                                                            return s;
+                                                          }() +
+                                                          ")";
+    if (e.kind == "row_count") {
+      if (e.min && static_cast<double>(report.rows) < *e.min) {
+        r.passed = false;
+        r.detail =
+            "row count " + std::to_string(report.rows) + " is below the minimum " + NumText(*e.min);
+      } else if (e.max && static_cast<double>(report.rows) > *e.max) {
+        r.passed = false;
+        r.detail =
+            "row count " + std::to_string(report.rows) + " is above the maximum " + NumText(*e.max);
+      } else {
+        r.detail = "row count " + std::to_string(report.rows);
+      }
+    } else if (e.kind == "row_count_change") {
+      if (!in.previous_rows || *in.previous_rows == 0) {
+        r.detail = "no previous version with rows to compare with";
+      } else {
+        const double prev = static_cast<double>(*in.previous_rows);
+        const double change = std::fabs(static_cast<double>(report.rows) - prev) / prev;
+        r.detail = "row count " + std::to_string(*in.previous_rows) + " -> " +
+                   std::to_string(report.rows) + " (change " + NumText(change * 100) +
+                   "%, at most " + NumText(*e.max_change * 100) + "%)";
+        r.passed = change <= *e.max_change;
+      }
+    } else if (e.kind == "freshness") {
+      if (!value) {
+        r.passed = false;
+        r.detail = "no value in " + e.fields[0];
+      } else {
+        const int64_t newest = std::stoll(*value);
+        const int64_t age_ms = (in.now - newest) / 1000;
+        r.passed = age_ms <= *e.max_age_ms;
+        r.detail = "newest " + e.fields[0] + " " + FormatRfc3339(newest) + " is " +
+                   Age(std::max<int64_t>(0, age_ms)) + " old (at most " +
+                   spec::FormatDurationMs(*e.max_age_ms) + ")";
+      }
+    } else if (e.kind == "sql") {
+      Result<engine::Rows> n =
+          session->QueryRows("SELECT count(*) FROM (" + c.sample_sql + ") AS q", 1);
+      if (!n.ok()) {
+        r.passed = false;
+        r.failing = 1;
+        r.detail = "the query failed: " + n.status().message();
+        r.sample_sql.clear();
+      } else {
+        r.failing = std::stoull(n->Get(0, 0));
+        r.passed = r.failing == 0;
+        r.detail = Plural(r.failing, "row(s) returned by the query");
+      }
+    } else {
+      r.failing = std::stoull(value.value_or("0"));
+      r.passed = r.failing == 0;
+      if (e.kind == "not_null") {
+        r.detail = Plural(r.failing, "row(s) with a null in " + what);
+      } else if (e.kind == "unique") {
+        r.detail = Plural(r.failing, "duplicate row(s) of " + what);
+      } else if (e.kind == "accepted_values") {
+        r.detail = Plural(r.failing, "row(s) with a value of " + what + " not accepted");
+      } else if (e.kind == "range") {
+        std::string bounds = std::string("[") + (e.min ? NumText(*e.min) : "-inf") + ", " +
+                             (e.max ? NumText(*e.max) : "inf") + "]";
+        r.detail = Plural(r.failing, "row(s) with " + what + " outside " + bounds);
+      } else if (e.kind == "pattern") {
+        r.detail = Plural(r.failing, "row(s) with " + what + " not matching " + *e.pattern);
+      } else if (e.kind == "referential") {
+        r.detail = Plural(r.failing, "row(s) whose " + what + " is not in " +
+                                         e.reference->ToString() + " (" + e.reference_field + ")");
+      }
+    }
+    if (!r.passed && r.failing == 0) r.failing = 1;
+    if (!r.passed && !r.sample_sql.empty() && in.max_samples > 0) {
+      Result<engine::Rows> rows = session->QueryRows(
+          "SELECT * FROM (" + r.sample_sql + ") AS s LIMIT " + std::to_string(in.max_samples),
+          in.max_samples);
+      if (rows.ok()) r.samples = Redacted(in.product, rows->ToJson());
+    }
+    report.results.push_back(std::move(r));
+  }
+  const uint64_t cells = report.rows * counted;
+  if (cells > 0) {
+    report.completeness =
+        static_cast<double>(std::stoull(cell(col).value_or("0"))) / static_cast<double>(cells);
+  }
+  report.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return report;
+}
+
+}  // namespace loom::quality
