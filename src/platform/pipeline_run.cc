@@ -62,10 +62,17 @@ Status Platform::PipelineRunner::Preflight(Platform& p, const Caller& service,
     Result<security::Decision> allowed =
         p.Require(service, in.address, security::Operation::kRead, "pipeline");
     if (!allowed.ok()) {
+      // As for any caller, an input the service principal may not see reads as missing (the
+      // code is kNotFound then); the message says what would fix either case.
+      Address product_of{in.address.domain, in.address.product, "", std::nullopt};
+      std::string why = allowed.status().code() == StatusCode::kNotFound
+                            ? "or the address names no product"
+                            : allowed.status().message();
       return Status(allowed.status().code(),
                     name + ": " + InputName(in) + Where(in.pos) + ": " + service.principal() +
-                        " may not read it (grant it read on the input, or fix the address): " +
-                        allowed.status().message());
+                        " may not read it: it needs the read permission on the input (loom "
+                        "grant " +
+                        service.principal() + " read " + product_of.ToString() + "); " + why);
     }
     Result<std::unique_ptr<PortRef>> ref = p.ResolvePort(in.address);
     if (!ref.ok()) {

@@ -157,6 +157,44 @@ TEST_F(PipelineCliTest, KillDashNineMidStreamStepThenRestartNeitherLosesNorDupli
             "n,ids,plays\r\n6,6,5\r\n");
 }
 
+TEST_F(PipelineCliTest, AMissingReadGrantIsAClearErrorBeforeAnythingRunsUntilGranted) {
+  Must({"apply", Testdata("no-grant.yaml")});
+  Must({"grant", "service:charts", "read", "loom://catalog/tracks"});
+  for (const char* product : {"loom://charts/top-tracks", "loom://charts/live-plays"}) {
+    testing::CommandResult r = loom_->Run({"pipeline", "run", product});
+    EXPECT_NE(r.exit_code, 0) << product << ": " << r.out;
+    for (const char* part : {"service:charts may not read it", "needs the read permission",
+                             "input 'plays' (loom://media-player/play-events/events)"}) {
+      EXPECT_NE(r.err.find(part), std::string::npos) << part << " in " << r.err;
+    }
+  }
+  // Nothing published: no version of the table, no event on the stream.
+  json runs = loom_->Json({"runs", "loom://charts/top-tracks"});
+  ASSERT_EQ(runs["runs"].size(), 1u) << runs.dump();
+  EXPECT_EQ(runs["runs"][0]["status"], "failed");
+  EXPECT_EQ(runs["runs"][0]["outputVersion"], nullptr);
+  EXPECT_EQ(Csv("SELECT count(*) AS n FROM charts.live_plays.plays"), "n\r\n0\r\n");
+  // Both refusals are in the audit log, as the service principal's.
+  json denied = loom_->Json({"audit", "--denied", "--principal", "service:charts"});
+  size_t refused = 0;
+  for (const json& e : denied["entries"]) {
+    if (e.value("address", "") == "loom://media-player/play-events/events") ++refused;
+  }
+  EXPECT_EQ(refused, 2u) << denied.dump();
+  // A caller of another domain may not even run it.
+  testing::CommandResult other =
+      loom_->Run({"--as", "user:mallory", "pipeline", "run", "loom://charts/top-tracks"});
+  EXPECT_NE(other.exit_code, 0) << other.out;
+
+  Must({"grant", "service:charts", "read", "loom://media-player/play-events"});
+  Must({"pipeline", "run", "loom://charts/top-tracks"});
+  Must({"pipeline", "run", "loom://charts/live-plays"});
+  EXPECT_EQ(Csv("SELECT track_id, plays FROM charts.top_tracks.top ORDER BY 1"),
+            "track_id,plays\r\nt1,2\r\nt2,2\r\nt3,2\r\n");
+  // The stream step began at the first event: no progress was committed while refused.
+  EXPECT_EQ(Csv("SELECT count(*) AS n FROM charts.live_plays.plays"), "n\r\n6\r\n");
+}
+
 TEST(PipelineServeTest, TheServerRunsDuePipelinesByItself) {
   testing::TempDir dir;
   Loom loom(Mode::kServer, dir.Sub("data"));
