@@ -54,6 +54,19 @@ TEST(PolicyCheckOfflineTest, ExitCodesTellCiWhatHappened) {
   EXPECT_EQ(missing.exit_code, 4) << missing.err;
 }
 
+TEST(GovernanceAccessTest, ACallerOutsideGovernanceMayNotApplyAPolicy) {
+  testing::TempDir dir;
+  testing::CommandResult r =
+      testing::RunCommand({testing::LoomBinary(), "--data", dir.Sub("data"), "--as", "user:mallory",
+                           "apply", Fixtures() + "/policies"});
+  EXPECT_EQ(r.exit_code, 5) << r.out << r.err;
+  EXPECT_NE(r.err.find("user:mallory"), std::string::npos) << r.err;
+  testing::CommandResult types =
+      testing::RunCommand({testing::LoomBinary(), "--data", dir.Sub("data"), "--json", "types"});
+  EXPECT_EQ(types.exit_code, 0) << types.err;
+  EXPECT_EQ(json::parse(types.out)["types"].size(), 0u) << types.out;
+}
+
 TEST_P(GovernanceCliTest, ApplyRefusesAViolatingDescriptorListingEveryViolation) {
   testing::CommandResult r = loom_->Run({"apply", Fixtures() + "/bad/plays.yaml"});
   EXPECT_EQ(r.exit_code, 3);

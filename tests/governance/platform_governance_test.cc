@@ -214,6 +214,29 @@ TEST_F(PlatformGovernanceTest, AQueryReadingADeprecatedProductWarns) {
   EXPECT_EQ((*hits)["hits"][0]["deprecated"], true);
 }
 
+TEST_F(PlatformGovernanceTest, OnlyTheGovernanceGroupAppliesPolicies) {
+  std::string policy = Fixture("policies/standards.yaml");
+  policy.replace(policy.find("min: 0"), 6, "min: 1");
+  // A domain's producer may not set global rules: refused, nothing changes.
+  Result<Caller> mallory = platform_->As("user:mallory");
+  ASSERT_TRUE(mallory.ok()) << mallory.status().ToString();
+  Result<json> refused = platform_->Apply(*mallory, {{"standards.yaml", policy}}, false);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kPermissionDenied) << refused.status().ToString();
+  Result<json> types = platform_->GlobalTypes(admin_, std::string("listen_count"));
+  ASSERT_TRUE(types.ok());
+  EXPECT_EQ((*types)["types"][0]["constraints"]["min"], 0.0);
+  // A member of the governance group may.
+  ASSERT_TRUE(platform_->AddMember(admin_, "group:governance", "user:gina").ok());
+  Result<Caller> gina = platform_->As("user:gina");
+  ASSERT_TRUE(gina.ok());
+  Result<json> applied = platform_->Apply(*gina, {{"standards.yaml", policy}}, false);
+  EXPECT_TRUE(applied.ok()) << applied.status().ToString();
+  types = platform_->GlobalTypes(admin_, std::string("listen_count"));
+  ASSERT_TRUE(types.ok());
+  EXPECT_EQ((*types)["types"][0]["constraints"]["min"], 1.0);
+}
+
 TEST_F(PlatformGovernanceTest, PolicyCheckReviewsWithoutApplying) {
   Result<json> r = platform_->PolicyCheck(admin_, {{"bad/plays.yaml", Fixture("bad/plays.yaml")}});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
