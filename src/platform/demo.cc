@@ -6,6 +6,7 @@
 #include <string>
 
 #include "platform/demo_data.h"
+#include "platform/demo_steps.h"
 #include "platform/demo_story.h"
 #include "platform/platform.h"
 
@@ -299,6 +300,12 @@ Status RunDemo(const DemoOptions& options, std::FILE* out) {
     }
   }
 
+  LOOM_RETURN_IF_ERROR(demo::TellQuality(*p, story, admin, gen.ArtistsJsonl(), input_dir));
+  if (options.dump_raw_dir.empty()) {
+    // The inputs were the teams' files, not the platform's: nothing of them stays behind.
+    LOOM_RETURN_IF_ERROR(fs.DeleteDirRecursively(input_dir));
+  }
+
   story.Step("A consumer asks across four domains: the top artists' royalties this month");
   const std::string royalties =
       "SELECT a.name AS artist, a.label_id AS label, count(*) AS plays,\n"
@@ -360,11 +367,20 @@ Status RunDemo(const DemoOptions& options, std::FILE* out) {
                inputs.c_str());
   }
 
+  LOOM_RETURN_IF_ERROR(demo::TellAccess(*p, story, admin, royalties));
+
   story.Step("The query surface is closed: SQL cannot read files, settings or metadata");
   Result<std::unique_ptr<Platform::PreparedQuery>> refused =
       p->PrepareQuery(Acting("user:local-admin"), "SELECT * FROM read_csv('/etc/passwd')", q);
   story.Line("SELECT * FROM read_csv('/etc/passwd') -> %s",
              refused.ok() ? "ALLOWED (a bug)" : refused.status().ToString().c_str());
+
+  const std::string users_csv = gen.UsersCsv();
+  const size_t row = users_csv.find('\n') + 1;
+  const size_t email_at = users_csv.find(',', row) + 1;
+  const std::string email = users_csv.substr(email_at, users_csv.find(',', email_at) - email_at);
+  LOOM_RETURN_IF_ERROR(demo::TellEncryption(*p, story, options.data_dir, email));
+  LOOM_RETURN_IF_ERROR(demo::TellAudit(*p, story, admin));
   story.Finish();
 
   double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall).count();
@@ -375,13 +391,16 @@ Status RunDemo(const DemoOptions& options, std::FILE* out) {
       "  loom --data %s list\n"
       "  loom --data %s search royalties\n"
       "  loom --data %s show loom://artist-payments/monthly-royalties\n"
-      "  loom --data %s query \"SELECT device, count(*) FROM media_player.quality_events.events "
-      "GROUP BY 1\"\n"
+      "  loom --data %s --as user:ada query \"SELECT * FROM users.profiles.current LIMIT 3\"\n"
+      "  loom --data %s audit --denied\n"
       "  loom --data %s serve --listen 127.0.0.1:8080 --pg-listen 127.0.0.1:5433\n"
-      "    then: curl 127.0.0.1:8080/v1/search?q=play\n"
-      "          psql -h 127.0.0.1 -p 5433 -U analyst -d loom "
+      "    then, in another shell (every request carries a token):\n"
+      "      export LOOM_TOKEN=$(loom --data %s token create --for user:ada | sed -n 2p)\n"
+      "      loom --server http://127.0.0.1:8080 search play\n"
+      "      curl -H \"Authorization: Bearer $LOOM_TOKEN\" 127.0.0.1:8080/v1/search?q=play\n"
+      "      PGPASSWORD=$LOOM_TOKEN psql -h 127.0.0.1 -p 5433 -U ada -d loom "
       "-c 'SELECT count(*) FROM media_player.play_events.events'\n",
-      total, d, d, d, d, d);
+      total, d, d, d, d, d, d, d);
   return Status::Ok();
 }
 

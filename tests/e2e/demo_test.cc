@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -272,6 +273,64 @@ TEST_F(DemoTest, LabelSnapshotsHoldTheEventsOfTheirMonth) {
       "SELECT count(*) AS n FROM labels.onboarding.monthly");  // current: the last closed month
   ASSERT_EQ(versions.size(), 1u);
   EXPECT_EQ(versions[0]["n"].get<int64_t>(), october);
+}
+
+TEST_F(DemoTest, TheAnalystSeesTokensTheOutsiderIsRefusedAndNothingIsInClearOnDisk) {
+  const std::string& story = result_->out;
+  // The analyst's answer: the same artists, every top_country a token.
+  size_t ada = story.find("as user:ada");
+  ASSERT_NE(ada, std::string::npos) << story;
+  size_t outsider = story.find("as user:outsider (no grant): PermissionDenied", ada);
+  ASSERT_NE(outsider, std::string::npos) << story;
+  std::string analyst = story.substr(ada, outsider - ada);
+  EXPECT_EQ(std::count(analyst.begin(), analyst.end(), '\n'), 9) << analyst;
+  for (const char* country : {"| SE ", "| US ", "| IN ", "| DE ", "| GB "}) {
+    EXPECT_EQ(analyst.find(country), std::string::npos) << analyst;
+  }
+  EXPECT_NE(analyst.find("| tok_"), std::string::npos) << analyst;
+  EXPECT_NE(story.find("chain intact"), std::string::npos) << story;
+
+  // Independently of the story: the first listener's email, from the raw users table.
+  std::vector<std::string> users = Lines(Raw("users.csv"));
+  ASSERT_GT(users.size(), 1u);
+  std::string email = users[1].substr(users[1].find(',') + 1);
+  email.resize(email.find(','));
+  ASSERT_NE(email.find('@'), std::string::npos) << users[1];
+  testing::CommandResult masked =
+      testing::RunCommand({testing::LoomBinary(), "--data", dir_->Sub("data"), "--as", "user:ada",
+                           "query", "--format", "csv", "SELECT email FROM users.profiles.current"});
+  ASSERT_EQ(masked.exit_code, 0) << masked.err;
+  EXPECT_EQ(masked.out.find(email), std::string::npos) << masked.out.substr(0, 300);
+  testing::CommandResult refused =
+      testing::RunCommand({testing::LoomBinary(), "--data", dir_->Sub("data"), "--as",
+                           "user:outsider", "query", "SELECT email FROM users.profiles.current"});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_EQ(refused.out.find(email), std::string::npos);
+  // users/profiles is confidential: no file of the data folder holds the email in clear.
+  size_t files = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_->Sub("data"))) {
+    if (!entry.is_regular_file()) continue;
+    ++files;
+    EXPECT_EQ(testing::ReadFile(entry.path().string()).find(email), std::string::npos)
+        << entry.path();
+  }
+  EXPECT_GT(files, 20u);
+  testing::CommandResult verify =
+      testing::RunCommand({testing::LoomBinary(), "--data", dir_->Sub("data"), "audit", "verify"});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+}
+
+TEST_F(DemoTest, AVersionWithADuplicatedArtistIsRefusedAndTheFirstStaysCurrent) {
+  const std::string& story = result_->out;
+  EXPECT_NE(story.find("failed 1 blocking expectation(s)"), std::string::npos) << story;
+  std::vector<json> rows = Query("SELECT count(*) AS n FROM artists.profiles.current");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["n"].get<size_t>(), Lines(Raw("artists.jsonl")).size());
+  testing::CommandResult versions =
+      testing::RunCommand({testing::LoomBinary(), "--data", dir_->Sub("data"), "--json", "versions",
+                           "loom://artists/profiles/current"});
+  ASSERT_EQ(versions.exit_code, 0) << versions.err;
+  EXPECT_EQ(json::parse(versions.out)["current"], 1) << versions.out;
 }
 
 TEST_F(DemoTest, TheSameSeedGivesTheSameEventsAndAFolderIsNeverReused) {
