@@ -22,6 +22,16 @@ engine::Relation SnapshotRelation(const std::string& sql_name, const table::Snap
   return r;
 }
 
+// The input of a check run on `product`'s `port`. Failing sample rows are kept in quality.db in
+// plaintext: none for a product encrypted at rest (docs/security.md).
+quality::CheckInput InputFor(const spec::DataProduct& product, const std::string& port) {
+  quality::CheckInput in;
+  in.product = product;
+  in.port = port;
+  if (security::RequiresEncryption(product.classification)) in.max_samples = 0;
+  return in;
+}
+
 void CountCheck(const Address& port, const quality::CheckReport& report) {
   metrics::Registry::Default()
       .GetCounter("loom_quality_checks_total", "Quality check runs by outcome.",
@@ -99,9 +109,7 @@ std::function<Status(const table::Snapshot&, const table::Snapshot*)> Platform::
     self.port = self.product.FindPort(port);
     const BlockCipher* cipher = nullptr;
     LOOM_RETURN_IF_ERROR(GetTable(self, &cipher).status());
-    quality::CheckInput in;
-    in.product = product;
-    in.port = port;
+    quality::CheckInput in = InputFor(product, port);
     in.relation = SnapshotRelation(a.SqlName(), staged, cipher);
     in.label = "version " + staged.manifest.version.ToString();
     if (current != nullptr) in.previous_rows = current->manifest.row_count;
@@ -158,9 +166,7 @@ Result<json> Platform::CheckStreamPort(const PortRef& ref, size_t max_windows) {
   LOOM_ASSIGN_OR_RETURN(std::vector<engine::Relation> refs, CheckReferences(ref.product));
   const std::string time_col = ref.port->stream.event_time.value_or("ce_time");
   for (; start < current_start; start += w) {
-    quality::CheckInput in;
-    in.product = ref.product;
-    in.port = ref.port->name;
+    quality::CheckInput in = InputFor(ref.product, ref.port->name);
     in.relation = stream;
     in.relation.row_filter = WindowPredicate(time_col, start, start + w);
     in.label = "window [" + FormatRfc3339(start) + ", " + FormatRfc3339(start + w) + ")";
@@ -192,9 +198,7 @@ Result<json> Platform::CheckQuality(const Caller& caller, const Address& address
   const BlockCipher* cipher = nullptr;
   LOOM_ASSIGN_OR_RETURN(table::Table * t, GetTable(*ref, &cipher));
   LOOM_ASSIGN_OR_RETURN(table::Snapshot snap, t->Current());
-  quality::CheckInput in;
-  in.product = ref->product;
-  in.port = ref->port->name;
+  quality::CheckInput in = InputFor(ref->product, ref->port->name);
   in.relation = SnapshotRelation(a.SqlName(), snap, cipher);
   in.label = "version " + snap.manifest.version.ToString();
   if (snap.manifest.version.number() > 1) {

@@ -66,6 +66,8 @@ spec:
     - name: largest
       kind: table
       description: The largest payments.
+  quality:
+    - {name: small-amounts, kind: range, fields: [amount], min: 0, max: 5}
 ---
 apiVersion: loom/v1
 kind: DataProduct
@@ -199,6 +201,11 @@ TEST_F(EncryptionE2eTest, ARestrictedProductHoldsNoPlaintextOnDiskAndReadsWithTh
   CommandResult eve = Run({"--as", "user:eve", "query", "SELECT * FROM payments.cards.daily"});
   EXPECT_NE(eve.exit_code, 0);
   EXPECT_EQ(eve.out.find(kSecret), std::string::npos);
+
+  // The failed expectation is recorded without sample rows (they would be plaintext).
+  CommandResult quality = Run({"quality", "loom://payments/cards/daily"});
+  EXPECT_NE(quality.out.find("warned"), std::string::npos) << quality.out << quality.err;
+  EXPECT_TRUE(FilesHolding(data(), "\"p11\"").empty());
 
   // The public product next to it stays plaintext.
   EXPECT_FALSE(FilesHolding(data(), "public-marker").empty());
