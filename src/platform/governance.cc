@@ -132,13 +132,36 @@ Result<std::shared_ptr<const governance::PolicySet>> Platform::PoliciesInForce(
 }
 
 Result<spec::DataProduct> Platform::LoadProduct(const catalog::StoredDocument& doc) {
+  // A stored version never changes: its digest names its text. What may change is the policy
+  // set its global types resolve against (PoliciesInForce keeps one object per set).
+  const std::string cache_key = doc.key + '\n' + doc.digest;
+  std::shared_ptr<const governance::PolicySet> policies;
+  {
+    std::unique_lock<std::mutex> lock(loaded_mu_);
+    auto it = doc.digest.empty() ? loaded_.end() : loaded_.find(cache_key);
+    if (it != loaded_.end()) {
+      if (it->second.policies == nullptr) return it->second.product;
+      lock.unlock();
+      LOOM_ASSIGN_OR_RETURN(policies, PoliciesInForce({}));
+      lock.lock();
+      it = loaded_.find(cache_key);
+      if (it != loaded_.end() && it->second.policies == policies) return it->second.product;
+    }
+  }
   LOOM_ASSIGN_OR_RETURN(spec::DataProduct product, ParseProduct(doc.yaml, doc.key));
   if (HasGlobalType(product.schema.fields)) {
-    LOOM_ASSIGN_OR_RETURN(std::shared_ptr<const governance::PolicySet> policies,
-                          PoliciesInForce({}));
+    if (policies == nullptr) {
+      LOOM_ASSIGN_OR_RETURN(policies, PoliciesInForce({}));
+    }
     // Checked when applied; a global type removed since leaves the field as it was declared.
     (void)governance::ResolveGlobalTypes(*policies, product);
+  } else {
+    policies = nullptr;
   }
+  if (doc.digest.empty()) return product;  // not a stored version
+  std::lock_guard<std::mutex> lock(loaded_mu_);
+  if (loaded_.size() >= 4096) loaded_.clear();  // a bound, not an eviction policy
+  loaded_[cache_key] = LoadedProduct{policies, product};
   return product;
 }
 
