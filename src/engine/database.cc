@@ -1,5 +1,6 @@
 #include "engine/engine.h"
 #include "engine/handles.h"
+#include "engine/mask_functions.h"
 
 namespace loom::engine {
 namespace {
@@ -256,6 +257,13 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options)
     }
     return Internal("cannot open DuckDB database: " + msg);
   }
+  // The functions masks are written with (mask_functions.h), in every database: a session's views,
+  // the platform's trusted work and tests all see the same SQL.
+  duckdb_connection con = nullptr;
+  if (duckdb_connect(h->db, &con) == DuckDBError) return Internal("duckdb_connect failed");
+  Status registered = RegisterMaskFunctions(con);
+  duckdb_disconnect(&con);
+  LOOM_RETURN_IF_ERROR(registered);
   return std::unique_ptr<Database>(new Database(std::move(h)));
 }
 

@@ -32,10 +32,26 @@ std::string KeyedDigest(const std::string& col, const MaskKey& key, std::string_
   return "sha256('" + key.hex + ":" + std::string(purpose) + ":' || CAST(" + col + " AS VARCHAR))";
 }
 
+// The hash mask: loom_keyed_hash, the engine's SipHash-2-4-128 (engine/mask_functions.h), of the
+// value's text, under a key of its own derived from the mask key. Integers go in as BIGINT (the
+// function hashes their decimal text, what CAST AS VARCHAR gives, without building a string), so
+// an int32 key, an int64 key and a string of the same digits still join.
+std::string KeyedHash(const spec::Field& field, const std::string& col, const MaskKey& key) {
+  const std::string hash_key =
+      internal::Hex(internal::HmacSha256(key.hex, "loom-mask:hash")).substr(0, 32);
+  const bool integer =
+      field.type.kind == spec::TypeKind::kInt32 || field.type.kind == spec::TypeKind::kInt64;
+  return "loom_keyed_hash('" + hash_key + "', CAST(" + col +
+         (integer ? " AS BIGINT))" : " AS VARCHAR))");
+}
+
 Result<MaskedColumn> Truncate(const spec::Field& field, const std::string& col,
                               const std::string& type) {
   switch (field.type.kind) {
     case spec::TypeKind::kDate:
+      // The engine's loom_month_start (engine/mask_functions.h): date_trunc's result without its
+      // round trip through TIMESTAMP.
+      return MaskedColumn{"loom_month_start(" + col + ")", type};
     case spec::TypeKind::kTimestamp:
       return MaskedColumn{"CAST(date_trunc('month', " + col + ") AS " + type + ")", type};
     case spec::TypeKind::kInt32:
@@ -72,7 +88,7 @@ Result<MaskedColumn> MaskColumn(const spec::Field& field, const MaskKey& key) {
     case spec::MaskMethod::kRedact:
       return MaskedColumn{"CASE WHEN " + col + " IS NULL THEN NULL ELSE '***' END", "VARCHAR"};
     case spec::MaskMethod::kHash:
-      return MaskedColumn{KeyedDigest(col, key, "hash"), "VARCHAR"};
+      return MaskedColumn{KeyedHash(field, col, key), "UUID"};
     case spec::MaskMethod::kTokenize:
       return MaskedColumn{"('tok_' || left(" + KeyedDigest(col, key, "token") + ", 16))",
                           "VARCHAR"};

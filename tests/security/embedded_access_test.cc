@@ -112,8 +112,12 @@ TEST_F(EmbeddedAccessTest, NoSqlTrickRecoversAMaskedValue) {
       "SELECT regexp_extract(email, '(.*)@(.*)', 1) FROM " + t,
       "SELECT string_agg(email, ',') FROM " + t,
       "SELECT day(birth_date), strftime(birth_date, '%d') FROM " + t,
-      "SELECT u.user_id FROM " + t + " u JOIN (VALUES ('ann@example.com')) v(e) ON u.email = v.e",
-      "SELECT user_id FROM " + t + " WHERE email LIKE 'ann%' OR email = 'ann@example.com'",
+      // A hashed column is a UUID: compared as text, it is the hash's text that is compared.
+      "SELECT u.user_id FROM " + t +
+          " u JOIN (VALUES ('ann@example.com')) v(e) ON CAST(u.email AS VARCHAR) = v.e",
+      "SELECT user_id FROM " + t +
+          " WHERE CAST(email AS VARCHAR) LIKE 'ann%' OR CAST(email AS VARCHAR) = "
+          "'ann@example.com'",
       "SELECT user_id FROM " + t + " WHERE birth_date = DATE '1990-05-17'",
       "SELECT CAST(email AS INTEGER) FROM " + t,
       "SELECT list(email) FROM " + t,
@@ -124,6 +128,21 @@ TEST_F(EmbeddedAccessTest, NoSqlTrickRecoversAMaskedValue) {
     // Filters on the real value find nothing: the WHERE sees the mask too.
     if (sql.find("WHERE") != std::string::npos || sql.find("JOIN (VALUES") != std::string::npos) {
       EXPECT_EQ(r.out.find("usr_0000000001"), std::string::npos) << sql << "\n" << r.out;
+    }
+  }
+  // Compared with a string without a cast, a hashed (UUID) column is a type error: the query
+  // fails, and its message can only repeat the caller's own SQL (the literal it typed), never a
+  // row.
+  for (const std::string& sql :
+       {"SELECT u.user_id FROM " + t + " u JOIN (VALUES ('ann@example.com')) v(e) ON u.email = v.e",
+        "SELECT user_id FROM " + t + " WHERE email LIKE 'ann%' OR email = 'ann@example.com'"}) {
+    testing::CommandResult r = Query("user:ann", sql);
+    EXPECT_NE(r.exit_code, 0) << sql;
+    EXPECT_EQ(r.out, "") << sql;
+    EXPECT_EQ(r.err.find("usr_0000000001"), std::string::npos) << sql << "\n" << r.err;
+    for (const std::string& secret : kSecrets) {
+      if (secret == "ann@example.com") continue;  // typed in the query itself
+      EXPECT_EQ(r.err.find(secret), std::string::npos) << sql << "\n" << r.err;
     }
   }
   testing::CommandResult day = Query("user:ann", "SELECT day(birth_date) AS d FROM " + t);
