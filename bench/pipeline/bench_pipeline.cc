@@ -47,6 +47,8 @@ spec:
     - name: events
       kind: stream
       stream: {partitions: 4, partitionKey: [user_id], eventTime: played_at}
+  access:
+    - {principal: service:listening, permissions: [read]}
 ---
 apiVersion: loom/v1
 kind: DataProduct
@@ -260,7 +262,8 @@ int main(int argc, char** argv) {
       piped.size(), Pct(piped, 0.5), Pct(piped, 0.99), Pct(piped, 1.0));
   double ratio = Pct(direct, 0.99) > 0 ? Pct(piped, 0.99) / Pct(direct, 0.99) : 0;
   std::printf(
-      "  p99 pipeline / direct: %.1fx; target p99 < 1000 ms: %s\n", ratio,
+      "  p99 pipeline / direct: %.1fx; p99 / 1000 ms target: %.2f (%s)\n", ratio,
+      Pct(piped, 0.99) / 1000.0,
       Pct(piped, 0.99) < 1000 && static_cast<int64_t>(piped.size()) == total ? "met" : "NOT met");
   std::exit(0);  // the platform's threads stop with the process
 }

@@ -244,6 +244,9 @@ struct Relation {
   // decrypt, kFailedPrecondition when `cipher` is null.
   std::vector<std::string> file_aads = {};
   const BlockCipher* cipher = nullptr;  // not owned; used only during Session::Open
+  // A stream slice (SliceStream): when not empty, files[i] holds the records of log partition
+  // record_partitions[i] as staging lines, read with read_json instead of read_parquet.
+  std::vector<int32_t> record_partitions = {};
 };
 
 // Opens the sealed files of an encrypted relation (`file_aads` not empty) into anonymous
@@ -350,6 +353,25 @@ struct StreamSyncStats {
 // field (spec::FieldType::SqlType()), with no masks. kInvalidArgument when a field is named like
 // a ce_* column or twice, or the schema has no fields.
 Result<std::vector<RelationColumn>> StreamColumns(const spec::Schema& schema);
+
+// Records [first, end) of some partitions of a stream port's log as a relation named
+// `sql_name` with StreamColumns(schema) and the same values as the port's tier files would
+// hold, read straight from the log without a conversion to Parquet: what a streaming pipeline
+// step reads of its new events. The records are copied into anonymous in-memory files that
+// `files` owns; they must outlive every session opened on `relation`. Set masks and a row
+// filter on the relation as on any other. kInvalidArgument for a record that is not a JSON
+// object (naming its partition and offset), kDataLoss when the log lacks an offset asked for.
+struct StreamSlice {
+  Relation relation;
+  std::vector<std::unique_ptr<MemFile>> files;
+};
+struct SliceRange {
+  int32_t partition = 0;
+  int64_t first = 0;
+  int64_t end = 0;
+};
+Result<StreamSlice> SliceStream(const log::Log& log, const spec::Schema& schema,
+                                const std::string& sql_name, const std::vector<SliceRange>& ranges);
 
 // The tier of one stream port: a directory of Parquet tier files and a MANIFEST (JSON, written
 // atomically) listing them. Records are CloudEvents 1.0 structured JSON (one object per record

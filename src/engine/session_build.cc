@@ -7,6 +7,7 @@
 #include "engine/engine.h"
 #include "engine/handles.h"
 #include "engine/session_impl.h"
+#include "engine/stream_tier_impl.h"
 
 namespace loom::engine {
 namespace {
@@ -39,7 +40,18 @@ std::string ViewSelect(const Relation& r) {
     select += (i ? ", " : "") + e + " AS " + QuoteIdent(c.name);
   }
   if (r.files.empty()) return "SELECT " + select + " WHERE false";
-  std::string sql = "SELECT " + select + " FROM read_parquet(" + SqlList(r.files) + ")";
+  std::string from = "read_parquet(" + SqlList(r.files) + ")";
+  if (!r.record_partitions.empty()) {
+    // A stream slice: the staging lines of each partition, typed as the tier types them.
+    std::vector<RelationColumn> data(r.columns.begin() + kStreamEnvelopeColumns, r.columns.end());
+    from.clear();
+    for (size_t i = 0; i < r.files.size(); ++i) {
+      from +=
+          (i ? " UNION ALL " : "") + SelectFromStaging(r.record_partitions[i], data, r.files[i]);
+    }
+    from = "(" + from + ")";
+  }
+  std::string sql = "SELECT " + select + " FROM " + from;
   if (!r.row_filter.empty()) sql += " WHERE (" + r.row_filter + ")";
   return sql;
 }
@@ -111,6 +123,12 @@ Status Session::Impl::Build() {
       return InvalidArgument("relation '" + r.sql_name + "' is listed twice");
     }
     if (r.columns.empty()) return InvalidArgument("relation '" + r.sql_name + "' has no columns");
+    if (!r.record_partitions.empty() && (r.record_partitions.size() != r.files.size() ||
+                                         r.columns.size() <= kStreamEnvelopeColumns)) {
+      return InvalidArgument("relation '" + r.sql_name +
+                             "': a stream slice needs one partition per file and the stream "
+                             "columns");
+    }
     for (const RelationColumn& c : r.columns) {
       if (c.name.empty() || c.type.empty()) {
         return InvalidArgument("relation '" + r.sql_name + "': a column has no name or type");

@@ -51,8 +51,8 @@ void AppendLine(std::string& buf, const log::RecordView& r) {
 }
 
 // The SELECT from the staging file that yields the stream columns, in order.
-std::string SelectFromStaging(int32_t partition, const std::vector<RelationColumn>& data_columns,
-                              const std::string& staging) {
+std::string StagingSelect(int32_t partition, const std::vector<RelationColumn>& data_columns,
+                          const std::string& staging) {
   std::string data_type = "STRUCT(";
   std::string data_select;
   for (size_t i = 0; i < data_columns.size(); ++i) {
@@ -181,6 +181,29 @@ Status WriteStaging(FileSystem& fs, const log::Log& log, int32_t partition, int6
 
 }  // namespace
 
+std::string SelectFromStaging(int32_t partition, const std::vector<RelationColumn>& data_columns,
+                              const std::string& staging) {
+  return StagingSelect(partition, data_columns, staging);
+}
+
+Result<StreamSlice> SliceStream(const log::Log& log, const spec::Schema& schema,
+                                const std::string& sql_name,
+                                const std::vector<SliceRange>& ranges) {
+  StreamSlice slice;
+  slice.relation.sql_name = sql_name;
+  LOOM_ASSIGN_OR_RETURN(slice.relation.columns, StreamColumns(schema));
+  for (const SliceRange& r : ranges) {
+    if (r.end <= r.first) continue;
+    LOOM_ASSIGN_OR_RETURN(std::unique_ptr<MemFile> mem, MemFile::Create("loom-stream-slice"));
+    LOOM_RETURN_IF_ERROR(
+        WriteStaging(*FileSystem::Default(), log, r.partition, r.first, r.end, "", mem.get()));
+    slice.relation.files.push_back(mem->path());
+    slice.relation.record_partitions.push_back(r.partition);
+    slice.files.push_back(std::move(mem));
+  }
+  return slice;
+}
+
 std::string TierCrypto::Aad(const std::string& path) const {
   return SealedFileAad(context, path.substr(path.rfind('/') + 1));
 }
@@ -201,7 +224,7 @@ Result<int64_t> ConvertRange(Connection& con, FileSystem& fs, const log::Log& lo
   Status s = WriteStaging(fs, log, partition, first, end, staging, staging_mem.get());
   if (s.ok()) {
     Result<int64_t> n = CopyCount(
-        con, "COPY (" + SelectFromStaging(partition, data_columns, staging_path) + ") TO " +
+        con, "COPY (" + StagingSelect(partition, data_columns, staging_path) + ") TO " +
                  QuoteString(out_path) + " (FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false)");
     if (!n.ok()) {
       s = ConversionError(n.status(), partition, first, end, staging_path);

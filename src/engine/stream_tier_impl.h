@@ -83,6 +83,13 @@ Result<int64_t> ConvertRange(Connection& con, FileSystem& fs, const log::Log& lo
                              const std::string& staging, const std::string& out,
                              const TierCrypto& crypto);
 
+// StreamColumns begins with the CloudEvents envelope: ce_id ... ce_offset.
+constexpr size_t kStreamEnvelopeColumns = 6;
+
+// The SELECT that yields the stream columns of one partition from its staging lines at `staging`.
+std::string SelectFromStaging(int32_t partition, const std::vector<RelationColumn>& data_columns,
+                              const std::string& staging);
+
 // Concatenates Parquet files (in order) into `out`, fsynced; returns its bytes. `rows` is the
 // expected row count (kDataLoss if different).
 Result<int64_t> MergeFiles(Connection& con, FileSystem& fs, const std::vector<std::string>& in,

@@ -126,7 +126,15 @@ Result<Platform::PipelineRunner::Bound> Platform::PipelineRunner::BindInputs(
     }
     // A stream: its SQL tier brought up to date first, so that the session opened later holds
     // at least every offset pinned here.
-    LOOM_ASSIGN_OR_RETURN(engine::Relation rel, p.StreamRelation(*ref));
+    const bool untiered = pins != nullptr && pins->untiered;
+    std::vector<engine::RelationColumn> stream_columns;
+    if (untiered) {
+      LOOM_ASSIGN_OR_RETURN(std::shared_ptr<OpenStream> s, p.GetStream(*ref));
+      LOOM_ASSIGN_OR_RETURN(stream_columns, engine::StreamColumns(s->schema));
+    } else {
+      LOOM_ASSIGN_OR_RETURN(engine::Relation rel, p.StreamRelation(*ref));
+      stream_columns = std::move(rel.columns);
+    }
     LOOM_ASSIGN_OR_RETURN(std::shared_ptr<OpenStream> s, p.GetStream(*ref));
     std::string where;
     {
@@ -135,7 +143,13 @@ Result<Platform::PipelineRunner::Bound> Platform::PipelineRunner::BindInputs(
       for (int32_t part = 0; part < lg.partitions(); ++part) {
         LOOM_ASSIGN_OR_RETURN(log::Offset start, lg.StartOffset(part));
         int64_t begin = start.value;
-        int64_t end = s->tier->TieredEnd(part);
+        int64_t end = 0;
+        if (untiered) {
+          LOOM_ASSIGN_OR_RETURN(log::Offset log_end, lg.EndOffset(part));
+          end = log_end.value;
+        } else {
+          end = s->tier->TieredEnd(part);
+        }
         auto pin = std::find_if(pinned.begin(), pinned.end(), [&](const pipeline::InputRange& r) {
           return r.partition && *r.partition == part;
         });
@@ -171,7 +185,7 @@ Result<Platform::PipelineRunner::Bound> Platform::PipelineRunner::BindInputs(
     b.inputs.push_back({in.alias, "SELECT * FROM " + port.SqlName() + " WHERE " +
                                       (where.empty() ? "false" : where)});
     std::vector<std::string>& cols = b.columns[in.alias];
-    for (const engine::RelationColumn& c : rel.columns) cols.push_back(c.name);
+    for (const engine::RelationColumn& c : stream_columns) cols.push_back(c.name);
   }
   return b;
 }

@@ -19,6 +19,9 @@ struct Platform::PipelineRunner {
   struct Pins {
     std::vector<pipeline::InputRange> ranges;
     std::optional<TimestampMicros> as_of;
+    // Stream inputs end at their logs' end offsets, without bringing their SQL tiers up to
+    // date: the run reads them as slices (engine::SliceStream), not through the tier.
+    bool untiered = false;
   };
   // The inputs of one run, bound: each alias's SELECT over exactly the data read, its columns,
   // and the ranges recorded as lineage.

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "core/sealed_file.h"
 #include "platform/pipeline_runner.h"
 
 namespace loom::platform {
@@ -108,6 +109,7 @@ Result<pipeline::Run> Platform::PipelineRunner::StreamingStep(Platform& p,
   // Bind: stream outputs read the new slice; table outputs the whole prefix up to the new end
   // (lateness is a property of each partition's prefix), or up to the recovered end.
   Pins pins;
+  pins.untiered = !into_table;
   {
     LOOM_ASSIGN_OR_RETURN(std::shared_ptr<OpenStream> s, p.GetStream(*driver_ref));
     const log::Log& lg = s->port->stream();
@@ -179,10 +181,20 @@ Result<pipeline::Run> Platform::PipelineRunner::StreamingStep(Platform& p,
     }
     Result<std::string> composed = pipeline::ComposeSql(t, bound.inputs, bound.columns);
     st = composed.status();
+    // The new records alone, read from the log (no Parquet conversion), in the service
+    // principal's session with its masks and row filters, like the tier would be.
+    Result<engine::StreamSlice> slice = Status::Ok();
+    if (st.ok()) {
+      LOOM_ASSIGN_OR_RETURN(std::shared_ptr<OpenStream> ds, p.GetStream(*driver_ref));
+      std::vector<engine::SliceRange> ranges;
+      for (const auto& [part, e] : end) ranges.push_back({part, begin[part], e});
+      slice = engine::SliceStream(ds->port->stream(), ds->schema, driver_port.SqlName(), ranges);
+      st = slice.status();
+    }
     if (st.ok()) {
       std::string probe = "SELECT * FROM (" + *composed + ") LIMIT 0";
       Result<std::unique_ptr<engine::Session>> session =
-          p.OpenQuerySession(service, *composed, std::nullopt);
+          p.OpenSliceSession(service, *composed, {{driver_port.SqlName(), &slice->relation}});
       st = session.status();
       std::vector<std::string> cols;
       if (st.ok()) {

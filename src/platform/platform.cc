@@ -14,6 +14,7 @@ Platform::~Platform() {
     jobs_stop_ = true;
   }
   jobs_cv_.notify_all();
+  pipelines_cv_.notify_all();
   if (jobs_thread_.joinable()) jobs_thread_.join();
   if (pipelines_thread_.joinable()) pipelines_thread_.join();
 }
@@ -49,9 +50,20 @@ void Platform::StartBackgroundJobs(std::chrono::milliseconds tick) {
       Result<nlohmann::json> r = RunDuePipelines();
       lock.lock();
       pipelines_status_ = r.status();
-      jobs_cv_.wait_for(lock, options_.pipeline_tick, [this] { return jobs_stop_; });
+      // Back to back while events arrive (streaming steps decide freshness), else every tick.
+      pipelines_cv_.wait_for(lock, options_.pipeline_tick,
+                             [this] { return jobs_stop_ || pipelines_woken_; });
+      pipelines_woken_ = false;
     }
   });
+}
+
+void Platform::WakePipelines() {
+  {
+    std::lock_guard<std::mutex> lock(jobs_mu_);
+    pipelines_woken_ = true;
+  }
+  pipelines_cv_.notify_one();
 }
 
 Status Platform::BackgroundStatus() const {

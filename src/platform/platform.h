@@ -464,6 +464,17 @@ class Platform {
   Result<std::shared_ptr<OpenStream>> GetStream(const PortRef& ref);
   // Brings the stream's SQL tier up to date and returns its relation.
   Result<engine::Relation> StreamRelation(const PortRef& ref);
+  // OpenQuerySession, where each stream port named in `slices` (by SQL name) is that slice of
+  // its records (engine::SliceStream) instead of its tier: same access check, masks and row
+  // filters. The slices' files must outlive the session.
+  Result<std::unique_ptr<engine::Session>> OpenSliceSession(
+      const Caller& caller, const std::string& sql,
+      const std::map<std::string, const engine::Relation*>& slices);
+  Result<std::unique_ptr<engine::Session>> OpenSession(
+      const Caller& caller, const std::string& sql, std::optional<TimestampMicros> as_of,
+      const std::map<std::string, const engine::Relation*>& slices);
+  // Wakes the background pipelines (new events were appended to a stream port).
+  void WakePipelines();
 
   // Runs the port's expectations on a staged table version before it becomes current
   // (table::PublishOptions::before_commit); blocking failures refuse the publish with
@@ -528,6 +539,8 @@ class Platform {
   std::mutex pipeline_run_mu_;                            // held for the whole of a run
   std::thread pipelines_thread_;  // background pipelines (StartBackgroundJobs)
   Status pipelines_status_;       // guarded by jobs_mu_
+  std::condition_variable pipelines_cv_;
+  bool pipelines_woken_ = false;  // guarded by jobs_mu_: events appended since the last pass
 };
 
 struct DemoOptions {

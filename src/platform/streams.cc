@@ -121,6 +121,7 @@ Result<json> Platform::PublishEvents(
   request.headers = hs;
   LOOM_ASSIGN_OR_RETURN(ingest::IngestResult result, s->port->Ingest(request));
   CountIngest(address, result);
+  if (result.accepted > 0) WakePipelines();
   Status counted = quality_->AddIngest(address.ToString(), options_.clock->NowMicros(),
                                        result.accepted, result.rejected + result.quarantined);
   if (!counted.ok()) {

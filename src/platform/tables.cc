@@ -220,6 +220,18 @@ Result<std::unique_ptr<engine::Session>> Platform::OpenQuerySession(const Caller
 
 Result<std::unique_ptr<engine::Session>> Platform::OpenQuerySession(
     const Caller& caller, const std::string& sql, std::optional<TimestampMicros> as_of) {
+  return OpenSession(caller, sql, as_of, {});
+}
+
+Result<std::unique_ptr<engine::Session>> Platform::OpenSliceSession(
+    const Caller& caller, const std::string& sql,
+    const std::map<std::string, const engine::Relation*>& slices) {
+  return OpenSession(caller, sql, std::nullopt, slices);
+}
+
+Result<std::unique_ptr<engine::Session>> Platform::OpenSession(
+    const Caller& caller, const std::string& sql, std::optional<TimestampMicros> as_of,
+    const std::map<std::string, const engine::Relation*>& slices) {
   std::shared_ptr<const security::Authorizer> authz = Authz();
   engine::SessionOptions options;
   options.scratch_dir = JoinPath(options_.data_dir, "scratch");
@@ -241,7 +253,12 @@ Result<std::unique_ptr<engine::Session>> Platform::OpenQuerySession(
       if (port.kind == spec::PortKind::kStream) {
         // Only streams the SQL names are brought up to date (tiering costs a conversion).
         if (!MentionsName(sql, a.SqlName())) continue;
-        LOOM_ASSIGN_OR_RETURN(engine::Relation r, StreamRelation(ref));
+        engine::Relation r;
+        if (auto slice = slices.find(a.SqlName()); slice != slices.end()) {
+          r = *slice->second;
+        } else {
+          LOOM_ASSIGN_OR_RETURN(r, StreamRelation(ref));
+        }
         LOOM_RETURN_IF_ERROR(Protect(d, product.schema, r));
         options.relations.push_back(std::move(r));
         continue;

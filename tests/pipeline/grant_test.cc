@@ -114,5 +114,20 @@ TEST_F(GrantTest, AStreamingStepWithoutAReadGrantCommitsNoProgressAndNoEvents) {
   EXPECT_EQ(Query("SELECT play_id FROM charts.live_plays.plays"), "p1\np2\np3\n");
 }
 
+TEST_F(GrantTest, AStreamingStepReadsOnlyTheRowsItsGrantFilters) {
+  Result<json> g = platform_->Grant(
+      admin_, {"service:charts", "read", "loom://media-player/play-events", "track_id = 't1'"});
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  Result<json> ran = RunNow("loom://charts/live-plays");
+  ASSERT_TRUE(ran.ok()) << ran.status().ToString();
+  EXPECT_EQ((*ran)["runs"][0]["detail"]["accepted"], 2) << ran->dump();
+  PublishPlays({{"e4", "p4", "u3", "t2", "2026-01-01T10:20:00Z"},
+                {"e5", "p5", "u3", "t1", "2026-01-01T10:25:00Z"}});
+  ran = RunNow("loom://charts/live-plays");
+  ASSERT_TRUE(ran.ok()) << ran.status().ToString();
+  EXPECT_EQ(Query("SELECT play_id, track_id FROM charts.live_plays.plays"),
+            "p1,t1\np3,t1\np5,t1\n");
+}
+
 }  // namespace
 }  // namespace loom::pipeline
