@@ -125,7 +125,7 @@ Result<Platform::PipelineRunner::Bound> Platform::PipelineRunner::BindInputs(
       continue;
     }
     // A stream: its SQL tier brought up to date first, so that the session opened later holds
-    // at least every offset pinned here.
+    // at least every offset pinned here; untiered, up to its log's end (the run reads slices).
     const bool untiered = pins != nullptr && pins->untiered;
     std::vector<engine::RelationColumn> stream_columns;
     if (untiered) {
