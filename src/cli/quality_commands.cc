@@ -20,9 +20,9 @@ std::string RenderRuns(const json& j) {
                            : run.value("label", "");
     std::string outcome = run.value("outcome", "");
     if (run.contains("published") && !run.value("published", true)) outcome += " (not published)";
-    out += "\n" + what + "  " + run.value("checkedAt", "") +
-           (run.contains("checkedAt") ? "  " : "") + std::to_string(run.value("rows", 0)) +
-           " rows  " + outcome + "\n";
+    out.append("\n").append(what).append("  ").append(run.value("checkedAt", ""));
+    out.append(run.contains("checkedAt") ? "  " : "").append(std::to_string(run.value("rows", 0)));
+    out.append(" rows  ").append(outcome).append("\n");
     TextTable t({"", "SEVERITY", "EXPECTATION", "KIND", "FAILING", "DETAIL"}, 70);
     for (const json& r : run["results"]) {
       t.AddRow({r.value("passed", false) ? "ok" : "FAIL", r.value("severity", ""),

@@ -101,9 +101,9 @@ Histogram::Snapshot Histogram::Get() const {
 }
 
 const std::vector<double>& LatencyBuckets() {
-  static const std::vector<double> kBuckets = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                               0.5,   1,     2.5,  5,     10,   30};
-  return kBuckets;
+  static const std::vector<double> default_buckets = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                      0.5,   1,     2.5,  5,     10,   30};
+  return default_buckets;
 }
 
 Registry& Registry::Default() {
@@ -202,10 +202,12 @@ std::string Registry::Expose() const {
         out += name + "_bucket" + WithLabel(labels, "le", Number(s.bounds[i])) + " " +
                Number(static_cast<double>(s.cumulative[i])) + "\n";
       }
-      out += name + "_bucket" + WithLabel(labels, "le", "+Inf") + " " +
-             Number(static_cast<double>(s.count)) + "\n";
-      out += name + "_sum" + labels + " " + Number(s.sum) + "\n";
-      out += name + "_count" + labels + " " + Number(static_cast<double>(s.count)) + "\n";
+      const std::string count = Number(static_cast<double>(s.count));
+      out.append(name).append("_bucket").append(WithLabel(labels, "le", "+Inf"));
+      out.append(" ").append(count).append("\n");
+      out.append(name).append("_sum").append(labels).append(" ").append(Number(s.sum));
+      out.append("\n").append(name).append("_count").append(labels).append(" ").append(count);
+      out.append("\n");
     }
   }
   return out;

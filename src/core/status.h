@@ -120,10 +120,13 @@ class [[nodiscard]] Result {
 
 #define LOOM_ASSIGN_OR_RETURN(lhs, expr) \
   LOOM_ASSIGN_OR_RETURN_IMPL(LOOM_CONCAT(loom_result_, __LINE__), lhs, expr)
+// `lhs` may be a declaration, so it cannot be parenthesised; `tmp` is a name.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define LOOM_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                               \
   if (!tmp.ok()) return tmp.status();              \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)
 
 // An invariant that no input can break; on in every build.
 #define LOOM_CHECK(cond, msg) \

@@ -20,8 +20,8 @@ bool IsDuration(spec::SloKind k) {
 TimestampMicros DueWindowEnd(spec::SnapshotInterval interval, TimestampMicros now) {
   const int64_t hour = 3600ll * 1000000;
   const int64_t len = interval == spec::SnapshotInterval::kHourly  ? hour
-                      : interval == spec::SnapshotInterval::kDaily ? 24 * hour
-                                                                   : 30 * 24 * hour;
+                      : interval == spec::SnapshotInterval::kDaily ? hour * 24
+                                                                   : hour * 24 * 30;
   return now - ((now % len) + len) % len;
 }
 

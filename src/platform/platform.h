@@ -49,7 +49,7 @@ struct Options {
   std::optional<security::JwtOptions> jwt;
   quality::AlertOptions alerts;  // SLO alerts: the log always, a webhook when given
   // Stream ports are checked on closed tumbling windows of this length (docs/quality.md).
-  int64_t stream_check_window_ms = 3600 * 1000;
+  int64_t stream_check_window_ms = int64_t{3600} * 1000;
 };
 
 // Who is acting: an identity, authenticated (server) or local (embedded). `Caller{}` is the
@@ -481,7 +481,7 @@ class Platform {
   // kFailedPrecondition. The report of a version that passes is left in *report, for recording
   // once the commit is done.
   std::function<Status(const table::Snapshot&, const table::Snapshot*)> QualityGate(
-      const PortRef& ref, std::shared_ptr<quality::CheckReport> report);
+      const PortRef& ref, const std::shared_ptr<quality::CheckReport>& report);
   // Records the report of a published version (after a successful commit).
   void RecordPublished(const Address& port, const table::Manifest& m,
                        const std::shared_ptr<quality::CheckReport>& report);

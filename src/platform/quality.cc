@@ -98,7 +98,7 @@ Result<std::vector<engine::Relation>> Platform::CheckReferences(const spec::Data
 }
 
 std::function<Status(const table::Snapshot&, const table::Snapshot*)> Platform::QualityGate(
-    const PortRef& ref, std::shared_ptr<quality::CheckReport> report) {
+    const PortRef& ref, const std::shared_ptr<quality::CheckReport>& report) {
   const spec::DataProduct product = ref.product;
   const std::string port = ref.port->name;
   return [this, product, port, report](const table::Snapshot& staged,
@@ -269,7 +269,7 @@ Result<json> Platform::QualityResults(const Caller& caller, const Address& addre
       }
       // The stored query names the port's relation: point it at the version or window.
       std::string sql = RenameRelation(sample_sql, rel, from);
-      sql = "SELECT * FROM (" + sql + ") AS s LIMIT 5";
+      sql.insert(0, "SELECT * FROM (").append(") AS s LIMIT 5");
       Result<std::unique_ptr<engine::Session>> session =
           OpenQuerySession(caller, sql, std::nullopt);
       Result<engine::Rows> rows =

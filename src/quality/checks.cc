@@ -103,9 +103,8 @@ Result<Compiled> Compile(const CheckInput& in, const spec::Expectation& e, size_
   } else if (k == "pattern") {
     c.predicate = f0 + " IS NOT NULL AND NOT regexp_full_match(" + f0 + ", " +
                   engine::QuoteString(*e.pattern) + ")";
-  } else if (k == "row_count") {
+  } else if (k == "row_count" || k == "row_count_change") {
     // Read from count(*) of the shared scan.
-  } else if (k == "row_count_change") {
   } else if (k == "freshness") {
     c.aggregate = "epoch_us(CAST(max(" + f0 + ") AS TIMESTAMPTZ))";
   } else if (k == "referential") {
@@ -365,9 +364,11 @@ Result<CheckReport> RunChecks(const CheckInput& in) {
       } else if (e.kind == "accepted_values") {
         r.detail = Plural(r.failing, "row(s) with a value of " + what + " not accepted");
       } else if (e.kind == "range") {
-        std::string bounds = std::string("[") + (e.min ? NumText(*e.min) : "-inf") + ", " +
-                             (e.max ? NumText(*e.max) : "inf") + "]";
-        r.detail = Plural(r.failing, "row(s) with " + what + " outside " + bounds);
+        std::string bounds = "[";
+        bounds.append(e.min ? NumText(*e.min) : "-inf").append(", ");
+        bounds.append(e.max ? NumText(*e.max) : "inf").append("]");
+        r.detail = Plural(r.failing, "row(s) with " + what);
+        r.detail.append(" outside ").append(bounds);
       } else if (e.kind == "pattern") {
         r.detail = Plural(r.failing, "row(s) with " + what + " not matching " + *e.pattern);
       } else if (e.kind == "referential") {
