@@ -161,26 +161,17 @@ Result<json> Platform::SloStatus(const Caller& caller, const std::optional<Addre
 
 Result<json> Platform::SloList(const Caller* caller, const std::optional<Address>& only) {
   std::shared_ptr<const security::Authorizer> authz = Authz();
-  LOOM_ASSIGN_OR_RETURN(std::vector<catalog::ProductSummary> products,
-                        catalog_->ListProducts(std::nullopt));
+  LOOM_ASSIGN_OR_RETURN(std::vector<spec::DataProduct> products, LoadProducts());
   const TimestampMicros now = options_.clock->NowMicros();
   json out = json::array();
   bool found = !only.has_value();
-  for (const catalog::ProductSummary& summary : products) {
-    if (only && (only->domain != summary.domain || only->product != summary.name)) continue;
+  for (const spec::DataProduct& p : products) {
+    if (only && (only->domain != p.domain || only->product != p.name)) continue;
     // A listing keeps the products the caller may see (nullptr: the platform's own jobs).
-    if (caller != nullptr &&
-        !authz->CanSee(caller->identity, Address{summary.domain, summary.name, "", {}})) {
+    if (caller != nullptr && !authz->CanSee(caller->identity, Address{p.domain, p.name, "", {}})) {
       continue;
     }
     found = true;
-    LOOM_ASSIGN_OR_RETURN(
-        catalog::StoredDocument doc,
-        catalog_->Get(catalog::ProductKey(summary.domain, summary.name), std::nullopt));
-    LOOM_ASSIGN_OR_RETURN(std::vector<spec::Document> docs,
-                          spec::ParseDocuments(doc.yaml, doc.key));
-    if (docs.size() != 1 || docs[0].product() == nullptr) continue;
-    const spec::DataProduct& p = *docs[0].product();
     for (const spec::Slo& slo : p.slos) {
       if (only && only->has_port() && !slo.port.empty() && slo.port != only->port) continue;
       LOOM_ASSIGN_OR_RETURN(std::vector<quality::SloSample> samples,
@@ -196,17 +187,9 @@ Result<json> Platform::SloList(const Caller* caller, const std::optional<Address
 }
 
 Result<json> Platform::EvaluateSlos() {
-  LOOM_ASSIGN_OR_RETURN(std::vector<catalog::ProductSummary> products,
-                        catalog_->ListProducts(std::nullopt));
+  LOOM_ASSIGN_OR_RETURN(std::vector<spec::DataProduct> products, LoadProducts());
   const TimestampMicros now = options_.clock->NowMicros();
-  for (const catalog::ProductSummary& summary : products) {
-    LOOM_ASSIGN_OR_RETURN(
-        catalog::StoredDocument doc,
-        catalog_->Get(catalog::ProductKey(summary.domain, summary.name), std::nullopt));
-    LOOM_ASSIGN_OR_RETURN(std::vector<spec::Document> docs,
-                          spec::ParseDocuments(doc.yaml, doc.key));
-    if (docs.size() != 1 || docs[0].product() == nullptr) continue;
-    const spec::DataProduct& p = *docs[0].product();
+  for (const spec::DataProduct& p : products) {
     const std::string product = p.address().ToString();
     for (const spec::Slo& slo : p.slos) {
       const std::string key = quality::SloKey(slo);
@@ -254,19 +237,11 @@ Result<std::string> Platform::MetricsText(const Caller& caller) {
   }
   metrics::Registry& m = metrics::Registry::Default();
   const TimestampMicros now = options_.clock->NowMicros();
-  LOOM_ASSIGN_OR_RETURN(std::vector<catalog::ProductSummary> products,
-                        catalog_->ListProducts(std::nullopt));
+  LOOM_ASSIGN_OR_RETURN(std::vector<spec::DataProduct> products, LoadProducts());
   m.ClearGauge("loom_table_version_age_seconds");
   m.ClearGauge("loom_table_current_version");
   m.ClearGauge("loom_table_rows");
-  for (const catalog::ProductSummary& summary : products) {
-    LOOM_ASSIGN_OR_RETURN(
-        catalog::StoredDocument doc,
-        catalog_->Get(catalog::ProductKey(summary.domain, summary.name), std::nullopt));
-    LOOM_ASSIGN_OR_RETURN(std::vector<spec::Document> docs,
-                          spec::ParseDocuments(doc.yaml, doc.key));
-    if (docs.size() != 1 || docs[0].product() == nullptr) continue;
-    const spec::DataProduct& p = *docs[0].product();
+  for (const spec::DataProduct& p : products) {
     for (const spec::OutputPort& port : p.output_ports) {
       if (port.kind != spec::PortKind::kTable) continue;
       PortRef ref{p, &port};

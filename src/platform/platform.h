@@ -528,7 +528,8 @@ class Platform {
   std::mutex streams_mu_;
   std::map<std::string, std::shared_ptr<OpenStream>> streams_;  // guarded by streams_mu_
 
-  // Pipelines: every product with a transform, parsed; the state store; one run at a time.
+  // Every current product descriptor, parsed (pipelines, quality, SLOs, metrics); the pipeline
+  // state store; one run at a time.
   Result<std::vector<spec::DataProduct>> LoadProducts();
   Result<pipeline::StateStore*> PipelineState();
   // The runs themselves (pipeline_run.cc, pipeline_stream.cc) reach the ports through it.

@@ -217,17 +217,9 @@ Result<json> Platform::CheckQuality(const Caller& caller, const Address& address
 }
 
 Result<json> Platform::CheckDueStreamWindows() {
-  LOOM_ASSIGN_OR_RETURN(std::vector<catalog::ProductSummary> products,
-                        catalog_->ListProducts(std::nullopt));
+  LOOM_ASSIGN_OR_RETURN(std::vector<spec::DataProduct> products, LoadProducts());
   json out = json::array();
-  for (const catalog::ProductSummary& summary : products) {
-    LOOM_ASSIGN_OR_RETURN(
-        catalog::StoredDocument doc,
-        catalog_->Get(catalog::ProductKey(summary.domain, summary.name), std::nullopt));
-    LOOM_ASSIGN_OR_RETURN(std::vector<spec::Document> docs,
-                          spec::ParseDocuments(doc.yaml, doc.key));
-    if (docs.size() != 1 || docs[0].product() == nullptr) continue;
-    const spec::DataProduct& product = *docs[0].product();
+  for (const spec::DataProduct& product : products) {
     for (const spec::OutputPort& port : product.output_ports) {
       if (port.kind != spec::PortKind::kStream) continue;
       if (quality::ExpectationsFor(product, port.name).empty()) continue;
