@@ -166,7 +166,7 @@ TEST(MonitoringE2eTest, MetricsPassPromtoolAndRequestsCarryIds) {
   EXPECT_EQ(HttpGet(server.port(), "/metrics", reader).status, 403);
   EXPECT_EQ(HttpGet(server.port(), "/metrics").status, 401);
   if (std::system("command -v promtool >/dev/null 2>&1") != 0) {
-    GTEST_SKIP() << "promtool missing: run scripts/install-deps.sh";
+    FAIL() << "promtool missing: run scripts/install-deps.sh";
   }
   testing::CommandResult check =
       testing::RunCommand({"promtool", "check", "metrics"}, metrics->body);

@@ -37,13 +37,13 @@ TEST(MetricsRegistryTest, ExposesCountersGaugesAndHistogramsInTheTextFormat) {
   EXPECT_NE(text.find("loom_test_seconds_bucket{le=\"1\"} 2\n"), std::string::npos) << text;
   EXPECT_NE(text.find("loom_test_seconds_bucket{le=\"+Inf\"} 3\n"), std::string::npos) << text;
   EXPECT_NE(text.find("loom_test_seconds_count 3\n"), std::string::npos) << text;
-  if (!HavePromtool()) GTEST_SKIP() << "promtool missing: run scripts/install-deps.sh";
+  ASSERT_TRUE(HavePromtool()) << "promtool missing: run scripts/install-deps.sh";
   testing::CommandResult check = Promtool(text);
   EXPECT_EQ(check.exit_code, 0) << check.out << check.err << text;
 }
 
 TEST(MetricsRegistryTest, PromtoolRejectsWhatIsNotTheFormat) {
-  if (!HavePromtool()) GTEST_SKIP() << "promtool missing: run scripts/install-deps.sh";
+  ASSERT_TRUE(HavePromtool()) << "promtool missing: run scripts/install-deps.sh";
   testing::CommandResult check = Promtool("# TYPE x counter\nx{a=b} 1\n");
   EXPECT_NE(check.exit_code, 0) << "the check must be able to fail";
 }
@@ -72,7 +72,7 @@ TEST_F(PlatformMetricsTest, PlatformMetricsPassPromtool) {
         "loom_query_duration_seconds_bucket{"}) {
     EXPECT_NE(text->find(want), std::string::npos) << want << "\n" << *text;
   }
-  if (!HavePromtool()) GTEST_SKIP() << "promtool missing: run scripts/install-deps.sh";
+  ASSERT_TRUE(HavePromtool()) << "promtool missing: run scripts/install-deps.sh";
   testing::CommandResult check = Promtool(*text);
   EXPECT_EQ(check.exit_code, 0) << check.out << check.err << *text;
 }
