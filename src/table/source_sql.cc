@@ -292,8 +292,9 @@ Status ValidateSource(engine::Connection& conn, const spec::Schema& schema, cons
     }
   }
   LOOM_ASSIGN_OR_RETURN(engine::Rows rows,
-                        conn.QueryRows("SELECT line, col, problem, count(*) OVER () AS n FROM (" +
-                                           body + ") ORDER BY line, ci LIMIT " +
+                        conn.QueryRows("WITH e AS MATERIALIZED (" + body +
+                                           ") SELECT line, col, problem, (SELECT count(*) FROM e) "
+                                           "AS n FROM e ORDER BY line, ci LIMIT " +
                                            std::to_string(ValidationReport::kMaxReportedErrors),
                                        ValidationReport::kMaxReportedErrors));
   report->errors.clear();
