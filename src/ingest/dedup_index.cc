@@ -26,6 +26,16 @@ class Table {
     slots_.shrink_to_fit();
     size_ = 0;
   }
+  // Sized for n entries without growing (used at rotation: a generation holds about as many
+  // entries as the one before, and growing by doubling costs a rehash and fresh pages each time).
+  void Reserve(size_t n) {
+    size_t want = 64;
+    while (n * 10 > want * 7) want *= 2;
+    if (want > slots_.size() && size_ == 0) slots_.assign(want, Entry{});
+  }
+  void Prefetch(uint64_t h1) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[h1 & (slots_.size() - 1)]);
+  }
   Entry* Find(uint64_t h1, uint64_t h2) {
     if (slots_.empty()) return nullptr;
     size_t mask = slots_.size() - 1;
@@ -107,6 +117,7 @@ struct DedupIndex::Shard {
     if (!by_age && !by_size) return;
     if (by_size && !by_age) early += prev.size();
     Table carried;
+    carried.Reserve(cur.size());
     prev.ForEach([&](Entry& e) {
       if (e.offset == kPending) carried.Insert(e);
     });
@@ -118,6 +129,35 @@ struct DedupIndex::Shard {
     Entry* e = cur.Find(h1, h2);
     return e != nullptr ? e : prev.Find(h1, h2);
   }
+  void Prefetch(uint64_t h1) const {
+    cur.Prefetch(h1);
+    prev.Prefetch(h1);
+  }
+  // TryClaim's work under mu.
+  Claim ClaimLocked(uint64_t h1, uint64_t h2, int64_t now, int64_t window, int32_t* partition,
+                    int64_t* offset) {
+    Entry* e = Find(h1, h2);
+    if (e != nullptr) {
+      if (e->offset == kPending) return Claim::kPending;
+      if (e->arrival >= now - window) {
+        *partition = e->partition;
+        *offset = e->offset;
+        return Claim::kDuplicate;
+      }
+    }
+    cur.Insert(Entry{h1, h2, now, kPending, -1});
+    return Claim::kNew;
+  }
+  // Complete's work under mu.
+  void CompleteLocked(uint64_t h1, uint64_t h2, int32_t partition, int64_t offset) {
+    Entry* e = Find(h1, h2);
+    if (e == nullptr) {
+      cur.Insert(Entry{h1, h2, cur_start, offset, partition});
+    } else {
+      e->partition = partition;
+      e->offset = offset;
+    }
+  }
 };
 
 DedupIndex::DedupIndex(int64_t window_micros, size_t max_entries)
@@ -127,8 +167,20 @@ DedupIndex::DedupIndex(int64_t window_micros, size_t max_entries)
 
 DedupIndex::~DedupIndex() = default;
 
-DedupIndex::Shard& DedupIndex::ShardFor(const DedupKey& key) {
-  return shards_[(key.h2 >> 58) & (kShards - 1)];
+static size_t ShardOf(const DedupKey& key) { return (key.h2 >> 58) & (kShards - 1); }
+
+DedupIndex::Shard& DedupIndex::ShardFor(const DedupKey& key) { return shards_[ShardOf(key)]; }
+
+template <typename KeyOf>
+void DedupIndex::GroupByShard(size_t n, KeyOf key_of, std::vector<uint32_t>* order,
+                              std::vector<uint32_t>* begin) {
+  begin->assign(kShards + 1, 0);
+  for (size_t i = 0; i < n; ++i) ++(*begin)[ShardOf(key_of(i)) + 1];
+  for (size_t s = 0; s < kShards; ++s) (*begin)[s + 1] += (*begin)[s];
+  order->resize(n);
+  uint32_t fill[kShards];
+  for (size_t s = 0; s < kShards; ++s) fill[s] = (*begin)[s];
+  for (size_t i = 0; i < n; ++i) (*order)[fill[ShardOf(key_of(i))]++] = static_cast<uint32_t>(i);
 }
 
 static uint64_t NonZero(uint64_t h) { return h == 0 ? 1 : h; }
@@ -139,17 +191,7 @@ DedupIndex::Claim DedupIndex::TryClaim(const DedupKey& key, int64_t now, int32_t
   Shard& s = ShardFor(key);
   std::lock_guard<std::mutex> lock(s.mu);
   s.Rotate(now, window_, max_per_shard_);
-  Entry* e = s.Find(h1, key.h2);
-  if (e != nullptr) {
-    if (e->offset == kPending) return Claim::kPending;
-    if (e->arrival >= now - window_) {
-      *partition = e->partition;
-      *offset = e->offset;
-      return Claim::kDuplicate;
-    }
-  }
-  s.cur.Insert(Entry{h1, key.h2, now, kPending, -1});
-  return Claim::kNew;
+  return s.ClaimLocked(h1, key.h2, now, window_, partition, offset);
 }
 
 void DedupIndex::Complete(const DedupKey& key, int32_t partition, int64_t offset) {
@@ -157,15 +199,70 @@ void DedupIndex::Complete(const DedupKey& key, int32_t partition, int64_t offset
   Shard& s = ShardFor(key);
   {
     std::lock_guard<std::mutex> lock(s.mu);
-    Entry* e = s.Find(h1, key.h2);
-    if (e == nullptr) {
-      s.cur.Insert(Entry{h1, key.h2, s.cur_start, offset, partition});
-    } else {
-      e->partition = partition;
-      e->offset = offset;
-    }
+    s.CompleteLocked(h1, key.h2, partition, offset);
   }
   s.cv.notify_all();
+}
+
+namespace {
+// Per-thread index arrays of the batch calls.
+struct BatchScratch {
+  std::vector<uint32_t> order;
+  std::vector<uint32_t> begin;
+};
+BatchScratch& ThreadBatchScratch() {
+  thread_local BatchScratch scratch;
+  return scratch;
+}
+constexpr size_t kPrefetchAhead = 4;
+}  // namespace
+
+void DedupIndex::TryClaimBatch(std::span<const DedupKey> keys, int64_t now,
+                               std::vector<ClaimResult>* out) {
+  out->assign(keys.size(), ClaimResult{});
+  BatchScratch& b = ThreadBatchScratch();
+  GroupByShard(
+      keys.size(), [&](size_t i) -> const DedupKey& { return keys[i]; }, &b.order, &b.begin);
+  for (size_t sh = 0; sh < kShards; ++sh) {
+    uint32_t lo = b.begin[sh], hi = b.begin[sh + 1];
+    if (lo == hi) continue;
+    Shard& s = shards_[sh];
+    std::lock_guard<std::mutex> lock(s.mu);
+    s.Rotate(now, window_, max_per_shard_);
+    for (uint32_t k = lo; k < hi && k < lo + kPrefetchAhead; ++k)
+      s.Prefetch(NonZero(keys[b.order[k]].h1));
+    for (uint32_t k = lo; k < hi; ++k) {
+      if (k + kPrefetchAhead < hi) s.Prefetch(NonZero(keys[b.order[k + kPrefetchAhead]].h1));
+      uint32_t i = b.order[k];
+      ClaimResult& r = (*out)[i];
+      r.claim =
+          s.ClaimLocked(NonZero(keys[i].h1), keys[i].h2, now, window_, &r.partition, &r.offset);
+    }
+  }
+}
+
+void DedupIndex::CompleteBatch(std::span<const Stored> stored) {
+  BatchScratch& b = ThreadBatchScratch();
+  GroupByShard(
+      stored.size(), [&](size_t i) -> const DedupKey& { return stored[i].key; }, &b.order,
+      &b.begin);
+  for (size_t sh = 0; sh < kShards; ++sh) {
+    uint32_t lo = b.begin[sh], hi = b.begin[sh + 1];
+    if (lo == hi) continue;
+    Shard& s = shards_[sh];
+    {
+      std::lock_guard<std::mutex> lock(s.mu);
+      for (uint32_t k = lo; k < hi && k < lo + kPrefetchAhead; ++k)
+        s.Prefetch(NonZero(stored[b.order[k]].key.h1));
+      for (uint32_t k = lo; k < hi; ++k) {
+        if (k + kPrefetchAhead < hi)
+          s.Prefetch(NonZero(stored[b.order[k + kPrefetchAhead]].key.h1));
+        const Stored& st = stored[b.order[k]];
+        s.CompleteLocked(NonZero(st.key.h1), st.key.h2, st.partition, st.offset);
+      }
+    }
+    s.cv.notify_all();
+  }
 }
 
 void DedupIndex::Abandon(const DedupKey& key) {

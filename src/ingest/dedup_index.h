@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <vector>
 
 namespace loom::ingest {
@@ -32,6 +33,24 @@ class DedupIndex {
   // the caller must then call Complete or Abandon.
   Claim TryClaim(const DedupKey& key, int64_t now, int32_t* partition, int64_t* offset);
   void Complete(const DedupKey& key, int32_t partition, int64_t offset);
+
+  // The answer of TryClaim for one key of a batch.
+  struct ClaimResult {
+    Claim claim = Claim::kNew;
+    int32_t partition = -1;
+    int64_t offset = -1;
+  };
+  // TryClaim for every key, in order, locking each shard once: the same answers as calling
+  // TryClaim on each key in turn (a key repeated in the batch is kNew once, then kPending).
+  // out->size() becomes keys.size().
+  void TryClaimBatch(std::span<const DedupKey> keys, int64_t now, std::vector<ClaimResult>* out);
+  // Complete for every key (with its partition and offset), locking each shard once.
+  struct Stored {
+    DedupKey key;
+    int32_t partition = 0;
+    int64_t offset = 0;
+  };
+  void CompleteBatch(std::span<const Stored> stored);
   void Abandon(const DedupKey& key);
   // Blocks while the key is pending. True with the stored position, false if it was abandoned.
   bool WaitStored(const DedupKey& key, int32_t* partition, int64_t* offset);
@@ -45,6 +64,10 @@ class DedupIndex {
  private:
   struct Shard;
   Shard& ShardFor(const DedupKey& key);
+  // Stable order of `n` items by shard: (*order)[begin[s] .. begin[s + 1]) are shard s's.
+  template <typename KeyOf>
+  static void GroupByShard(size_t n, KeyOf key_of, std::vector<uint32_t>* order,
+                           std::vector<uint32_t>* begin);
   int64_t window_;
   size_t max_per_shard_;
   std::unique_ptr<Shard[]> shards_;

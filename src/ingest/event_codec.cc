@@ -176,34 +176,49 @@ WalkResult EncodeEvent(sj::value event, const PortRules& rules, Scratch* s, Deco
     sj::value v = f.value();
     if (auto e = v.type().get(jt); e != simdjson::SUCCESS) return syntax(key, e);
     uint32_t bit = 0;
-    if (key == "data") {
-      if (seen & kData) return invalid("data: duplicate attribute");
-      seen |= kData;
-      if (jt == sj::json_type::null) continue;
-      WalkResult r = rules.schema->Walk(v, &s->data, &s->capture, &reason);
-      if (r != WalkResult::kOk) return r;
-      data_has_time = s->capture.has_event_time;
-      data_time = s->capture.event_time;
-      continue;
+    // The attribute by its name (dispatched on the length first).
+    switch (key.size()) {
+      case 2:
+        if (key == "id") bit = kId;
+        break;
+      case 4:
+        if (key == "data") {
+          if (seen & kData) return invalid("data: duplicate attribute");
+          seen |= kData;
+          if (jt == sj::json_type::null) continue;
+          WalkResult r = rules.schema->Walk(v, &s->data, &s->capture, &reason);
+          if (r != WalkResult::kOk) return r;
+          data_has_time = s->capture.has_event_time;
+          data_time = s->capture.event_time;
+          continue;
+        }
+        if (key == "type")
+          bit = kType;
+        else if (key == "time")
+          bit = kTime;
+        break;
+      case 6:
+        if (key == "source") bit = kSource;
+        break;
+      case 7:
+        if (key == "subject") bit = kSubject;
+        break;
+      case 10:
+        if (key == "dataschema") bit = kDataSchema;
+        break;
+      case 11:
+        if (key == "specversion")
+          bit = kSpecVersion;
+        else if (key == "data_base64")
+          return invalid(
+              "data_base64: binary data is not accepted; a port's data is application/json");
+        break;
+      case 15:
+        if (key == "datacontenttype") bit = kContentType;
+        break;
+      default:
+        break;
     }
-    if (key == "specversion")
-      bit = kSpecVersion;
-    else if (key == "id")
-      bit = kId;
-    else if (key == "source")
-      bit = kSource;
-    else if (key == "type")
-      bit = kType;
-    else if (key == "datacontenttype")
-      bit = kContentType;
-    else if (key == "dataschema")
-      bit = kDataSchema;
-    else if (key == "subject")
-      bit = kSubject;
-    else if (key == "time")
-      bit = kTime;
-    else if (key == "data_base64")
-      return invalid("data_base64: binary data is not accepted; a port's data is application/json");
     if (bit == 0) {
       if (!IsExtensionName(key))
         return invalid("extension attribute " + Quote(key) +

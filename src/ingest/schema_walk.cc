@@ -143,13 +143,19 @@ class Walker {
     }
     out_->push_back('{');
     bool first = true;
+    size_t next = 0;
     for (auto item : obj) {
       sj::field f;
       if (auto e = std::move(item).get(f); e != simdjson::SUCCESS) return Syntax(path, e);
       std::string_view key;
       if (auto e = FieldKey(f, &key); e != simdjson::SUCCESS) return Syntax(path, e);
-      size_t idx = 0;
-      while (idx < fields.size() && fields[idx].name != key) ++idx;
+      // Producers mostly send the fields in schema order: try the one after the last first.
+      size_t idx = next;
+      if (idx >= fields.size() || fields[idx].name != key) {
+        idx = 0;
+        while (idx < fields.size() && fields[idx].name != key) ++idx;
+      }
+      next = idx + 1;
       if (idx == fields.size()) {
         PathNode here{&path, key};
         return Invalid(here.ToString() + ": unknown field (not in the schema)");

@@ -59,6 +59,18 @@ Scratch& ThreadScratch() {
   return scratch;
 }
 
+// Per-thread working memory of Ingest's routing (reused across calls).
+struct RouteScratch {
+  std::vector<DedupKey> keys;   // of the valid events, in request order
+  std::vector<uint32_t> valid;  // their indexes in the request
+  std::vector<DedupIndex::ClaimResult> claims;
+  std::vector<DedupIndex::Stored> stored;
+};
+RouteScratch& ThreadRouteScratch() {
+  thread_local RouteScratch scratch;
+  return scratch;
+}
+
 // Counts down the async appends of one request.
 struct Pending {
   std::mutex mu;
@@ -122,27 +134,39 @@ class StreamPortImpl final : public StreamPort {
     const int64_t now = options_.clock->NowMicros();
     IngestResult result;
     result.records.resize(s.events.size());
-    // Route: claim each valid event in the dedup index, group new ones by partition.
+    // Route: claim the valid events in the dedup index (each shard locked once), group new ones
+    // by partition.
     std::vector<std::vector<uint32_t>> by_partition(static_cast<size_t>(partitions_));
     std::vector<uint32_t> invalid, waiting;
     int32_t sticky =
         static_cast<int32_t>(round_robin_.fetch_add(1) % static_cast<uint64_t>(partitions_));
+    RouteScratch& rs = ThreadRouteScratch();
+    rs.keys.clear();
+    rs.valid.clear();
     for (uint32_t i = 0; i < s.events.size(); ++i) {
-      DecodedEvent& ev = s.events[i];
+      const DecodedEvent& ev = s.events[i];
       if (!ev.valid) {
         invalid.push_back(i);
         continue;
       }
+      rs.valid.push_back(i);
+      rs.keys.push_back(DedupKey{ev.h1, ev.h2});
+    }
+    if (dedup_on()) {
+      dedup_.TryClaimBatch(rs.keys, now, &rs.claims);
+    } else {
+      rs.claims.assign(rs.keys.size(), DedupIndex::ClaimResult{});
+    }
+    for (size_t k = 0; k < rs.valid.size(); ++k) {
+      uint32_t i = rs.valid[k];
+      const DecodedEvent& ev = s.events[i];
       RecordResult& r = result.records[i];
-      int32_t p = -1;
-      int64_t off = -1;
-      auto claim = dedup_on() ? dedup_.TryClaim(DedupKey{ev.h1, ev.h2}, now, &p, &off)
-                              : DedupIndex::Claim::kNew;
-      switch (claim) {
+      const DedupIndex::ClaimResult& claim = rs.claims[k];
+      switch (claim.claim) {
         case DedupIndex::Claim::kDuplicate:
           r.outcome = Outcome::kDuplicate;
-          r.partition = p;
-          r.offset = off;
+          r.partition = claim.partition;
+          r.offset = claim.offset;
           break;
         case DedupIndex::Claim::kPending:
           waiting.push_back(i);
@@ -213,6 +237,7 @@ class StreamPortImpl final : public StreamPort {
     pending.Wait();
     // Settle the dedup claims: stored positions, or released on failure.
     Status failure;
+    rs.stored.clear();
     for (size_t p = 0; p < by_partition.size(); ++p) {
       if (by_partition[p].empty()) continue;
       const auto& out = outcomes[p];
@@ -224,12 +249,13 @@ class StreamPortImpl final : public StreamPort {
           continue;
         }
         int64_t off = out->first.value + static_cast<int64_t>(k);
-        if (dedup_on()) dedup_.Complete(key, static_cast<int32_t>(p), off);
+        if (dedup_on()) rs.stored.push_back(DedupIndex::Stored{key, static_cast<int32_t>(p), off});
         result.records[i].offset = off;
         ++result.accepted;
       }
       if (!out.ok() && failure.ok()) failure = out.status();
     }
+    if (!rs.stored.empty()) dedup_.CompleteBatch(rs.stored);
     if (quarantine && !outcomes.back().ok() && failure.ok()) failure = outcomes.back().status();
     if (!failure.ok()) return failure;
     for (size_t k = 0; k < invalid.size(); ++k) {
