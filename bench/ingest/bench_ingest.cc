@@ -3,10 +3,12 @@
 // JetStream file storage, PostgreSQL COPY into jsonb). Prints medians over rounds and ratios.
 //
 //   bench_ingest [--events N] [--batch N] [--rounds N] [--threads N] [--dir DIR]
-//                [--peers redis,nats,postgres,http|none] [--loom PATH-TO-LOOM]
+//                [--peers redis,nats,postgres,http|none] [--loom PATH-TO-LOOM] [--mesh DIR]
 //
 // `http` adds Loom over HTTP (`loom serve`, POST .../ports/events/events); it is skipped with
-// the reason when the binary or the endpoint is missing.
+// the reason when the binary or the endpoint is missing. The server serves the descriptors of
+// --mesh (default: the whole reference mesh, examples/media-streaming, whose pipelines read
+// play-events while it is ingested).
 
 #include <algorithm>
 #include <cstdio>
@@ -34,6 +36,7 @@ struct Args {
   std::string dir = "/tmp";
   std::string peers = "redis,nats,postgres,http";
   std::string loom = LOOM_BINARY_PATH;  // for the HTTP mode
+  std::string mesh = std::string(LOOM_SOURCE_DIR) + "/examples/media-streaming";
 };
 
 Args Parse(int argc, char** argv) {
@@ -54,6 +57,8 @@ Args Parse(int argc, char** argv) {
       a.peers = v;
     else if (k == "--loom")
       a.loom = v;
+    else if (k == "--mesh")
+      a.mesh = v;
     else {
       std::fprintf(stderr, "unknown flag %s\n", k.c_str());
       std::exit(2);
@@ -178,10 +183,7 @@ int main(int argc, char** argv) {
   auto want = [&](const char* p) { return a.peers.find(p) != std::string::npos; };
   if (want("http"))
     run("loom over HTTP (validated, fsync)", "fsync before the HTTP response",
-        [&](std::string* why) {
-          return LoomHttpRound(pc, a.loom,
-                               std::string(LOOM_SOURCE_DIR) + "/examples/media-streaming", why);
-        });
+        [&](std::string* why) { return LoomHttpRound(pc, a.loom, a.mesh, why); });
   if (want("redis"))
     run("redis 7 XADD (appendfsync always)", "fsync per event-loop batch",
         [&](std::string* why) { return RedisRound(pc, why); });

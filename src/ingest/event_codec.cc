@@ -234,7 +234,7 @@ WalkResult EncodeEvent(sj::value event, const PortRules& rules, Scratch* s, Deco
       std::string_view tok = TrimRight(v.raw_json_token());
       if (jt == sj::json_type::string) {
         std::string_view ignored;  // validates the escapes
-        if (auto e = v.get_string().get(ignored); e != simdjson::SUCCESS) return syntax(key, e);
+        if (auto e = StringValue(v, tok, &ignored); e != simdjson::SUCCESS) return syntax(key, e);
       }
       s->extensions.emplace_back(key, tok);
       continue;
@@ -245,7 +245,7 @@ WalkResult EncodeEvent(sj::value event, const PortRules& rules, Scratch* s, Deco
       return invalid(std::string(key) + ": expected a string, got " + DescribeValue(v));
     std::string_view tok = TrimRight(v.raw_json_token());
     std::string_view str;
-    if (auto e = v.get_string().get(str); e != simdjson::SUCCESS) return syntax(key, e);
+    if (auto e = StringValue(v, tok, &str); e != simdjson::SUCCESS) return syntax(key, e);
     raw[__builtin_ctz(bit)] = tok;
     switch (bit) {
       case kSpecVersion:

@@ -161,6 +161,9 @@ Status DecodeBatch(std::string_view body, const PortRules& rules, Scratch* s) {
   return Status::Ok();
 }
 
+// Lines are parsed in place in the body when enough of it follows them to stand for simdjson's
+// padding (stage 1 reads the bytes past a document's end but does not interpret them), else
+// from a padded copy of the line alone: the body is not copied.
 Status DecodeLines(std::string_view body, const PortRules& rules, Scratch* s) {
   size_t pos = 0, line = 0;
   while (pos < body.size()) {
@@ -178,29 +181,37 @@ Status DecodeLines(std::string_view body, const PortRules& rules, Scratch* s) {
     if (s->events.size() >= rules.limits.max_batch_records)
       return TooMany(s->events.size() + 1, rules);
     DecodedEvent& ev = s->events.emplace_back();
-    ev.raw = std::string_view(s->padded.data() + start, text.size());
+    ev.raw = text;
+    std::string_view doc_text = text;  // what simdjson parses: the line, or its padded copy
+    size_t capacity = body.size() - start;
+    if (capacity < text.size() + simdjson::SIMDJSON_PADDING) {
+      s->padded.assign(text);
+      s->padded.append(simdjson::SIMDJSON_PADDING, ' ');
+      doc_text = std::string_view(s->padded.data(), text.size());
+      capacity = s->padded.size();
+    }
     auto syntax = [&](std::string msg) {
       ev.valid = false;
       ev.reason = "line " + std::to_string(line) + ": " + msg;
     };
     sj::document doc;
-    if (auto e = s->parser.iterate(ev.raw.data(), ev.raw.size(), s->padded.size() - start).get(doc);
+    if (auto e = s->parser.iterate(doc_text.data(), doc_text.size(), capacity).get(doc);
         e != simdjson::SUCCESS) {
       syntax(std::string("JSON syntax error: ") + simdjson::error_message(e));
       continue;
     }
     sj::value v;
     if (auto e = doc.get_value().get(v); e != simdjson::SUCCESS) {
-      syntax(ErrorAt(doc, ev.raw, e));
+      syntax(ErrorAt(doc, doc_text, e));
       continue;
     }
     WalkResult r = EncodeOne(v, rules, s, &ev);
     if (r == WalkResult::kSyntax) {
       const char* loc = nullptr;
       std::string at;
-      if (doc.current_location().get(loc) == simdjson::SUCCESS && loc >= ev.raw.data() &&
-          loc <= ev.raw.data() + ev.raw.size())
-        at = " at column " + std::to_string(loc - ev.raw.data() + 1);
+      if (doc.current_location().get(loc) == simdjson::SUCCESS && loc >= doc_text.data() &&
+          loc <= doc_text.data() + doc_text.size())
+        at = " at column " + std::to_string(loc - doc_text.data() + 1);
       syntax(ev.reason + at);
       continue;
     }
@@ -304,8 +315,10 @@ Status Decode(const Request& request, const PortRules& rules, Scratch* s) {
   if (request.format == Format::kBinary &&
       !simdjson::validate_utf8(binary_doc.data(), binary_doc.size()))
     return InvalidArgument("binary mode: a ce-* header is not valid UTF-8 after percent-decoding");
-  s->padded.assign(doc_text);
-  s->padded.append(simdjson::SIMDJSON_PADDING, ' ');
+  if (request.format != Format::kJsonLines) {
+    s->padded.assign(doc_text);
+    s->padded.append(simdjson::SIMDJSON_PADDING, ' ');
+  }
   switch (request.format) {
     case Format::kStructured:
       return DecodeStructured(doc_text, rules, s, "");

@@ -6,6 +6,7 @@
 // Thread-safety: a CompiledSchema is immutable after Compile and may be shared by all threads;
 // the walk uses only the caller's parser and scratch.
 
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <regex>
@@ -119,6 +120,22 @@ inline simdjson::error_code FieldKey(simdjson::ondemand::field& f, std::string_v
     return simdjson::SUCCESS;
   }
   return f.unescaped_key().get(*out);
+}
+
+// The value of a string whose raw token (quotes included, trailing whitespace trimmed) is `raw`,
+// without copying: its raw bytes when they hold no escape (stage 1 has validated the UTF-8 and
+// the closing quote, so unescaping could not fail or change them), else the unescaped string
+// (copied into the parser's string buffer; a bad escape is the error).
+inline simdjson::error_code StringValue(simdjson::ondemand::value& v, std::string_view raw,
+                                        std::string_view* out) {
+  if (raw.size() >= 2 && raw.front() == '"' && raw.back() == '"') {
+    std::string_view inner = raw.substr(1, raw.size() - 2);
+    if (std::memchr(inner.data(), '\\', inner.size()) == nullptr) {
+      *out = inner;
+      return simdjson::SUCCESS;
+    }
+  }
+  return v.get_string().get(*out);
 }
 
 // "string \"12s\"", "number 1.5", "true", "object", "array", "null" — for messages.

@@ -214,7 +214,7 @@ class Walker {
         if (jt != sj::json_type::string) return mismatch();
         std::string_view raw = TrimRight(v.raw_json_token());
         std::string_view s;
-        if (auto e = v.get_string().get(s); e != simdjson::SUCCESS) return Syntax(path, e);
+        if (auto e = StringValue(v, raw, &s); e != simdjson::SUCCESS) return Syntax(path, e);
         if (t.kind == K::kDate && !IsDate(s)) return mismatch();
         if (t.kind == K::kUuid && !IsUuid(s)) return mismatch();
         if (t.kind == K::kTimestamp) {
@@ -253,7 +253,7 @@ class Walker {
         std::string_view raw = TrimRight(v.raw_json_token());
         std::string_view text = raw;
         if (jt == sj::json_type::string) {
-          if (auto e = v.get_string().get(text); e != simdjson::SUCCESS) return Syntax(path, e);
+          if (auto e = StringValue(v, raw, &text); e != simdjson::SUCCESS) return Syntax(path, e);
         } else if (jt != sj::json_type::number) {
           return mismatch();
         }

@@ -111,8 +111,12 @@ void Partition::Commit(std::vector<Request>& group) {
   int64_t min_ts = active.min_timestamp;
   int64_t max_ts = active.max_timestamp;
   if (st.ok()) {
+    // A group of one batch is written from the batch's own bytes; more are gathered first.
+    size_t batch_count = 0;
+    for (const Request& r : group) batch_count += r.batches.size();
+    std::string* single = nullptr;
     buffer_.clear();
-    buffer_.reserve(group_bytes);
+    if (batch_count > 1) buffer_.reserve(group_bytes);
     for (Request& r : group) {
       AppendResult res{Offset(next), 0};
       for (EncodedBatch& b : r.batches) {
@@ -127,9 +131,13 @@ void Partition::Commit(std::vector<Request>& group) {
         }
         min_ts = std::min(min_ts, b.min_timestamp);
         max_ts = std::max(max_ts, b.max_timestamp);
-        buffer_.append(b.bytes);
         position += b.bytes.size();
-        RecycleBatchBytes(std::move(b.bytes));
+        if (batch_count == 1) {
+          single = &b.bytes;
+        } else {
+          buffer_.append(b.bytes);
+          RecycleBatchBytes(std::move(b.bytes));
+        }
         next += b.count;
         res.count += b.count;
       }
@@ -138,12 +146,13 @@ void Partition::Commit(std::vector<Request>& group) {
     }
     if (st.ok()) {
       // One write and (fsync always) one fdatasync for the whole group.
-      st = log_writer_->Append(buffer_);
+      st = single != nullptr ? log_writer_->Append(*single) : log_writer_->Append(buffer_);
       if (st.ok()) {
         dirty_ = true;
         if (options_.fsync == FsyncPolicy::kAlways) st = SyncActive();
       }
     }
+    if (single != nullptr) RecycleBatchBytes(std::move(*single));
     if (!st.ok()) Fail(st);  // a batch that could not be sealed stops the partition too
   }
   if (st.ok()) {

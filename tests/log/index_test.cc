@@ -43,6 +43,22 @@ TEST(Crc32cTest, HardwareAndTableAgreeOnEveryLengthAndSplit) {
   }
 }
 
+TEST(Crc32cTest, InterleavedStreamsAgreeWithTheTableOnLongInputs) {
+  // Past 3 x 4096 bytes the hardware path runs three streams and joins them.
+  std::mt19937 rng(11);
+  std::string data(70000, '\0');
+  for (char& c : data) c = static_cast<char>(rng());
+  for (size_t n : {12287ul, 12288ul, 12289ul, 24576ul, 24583ul, 40001ul, 70000ul}) {
+    uint32_t whole = Crc32cPortable(0, data.data(), n);
+    EXPECT_EQ(Crc32c(data.data(), n), whole) << n;
+    for (size_t split : {1ul, 4095ul, 12288ul, n / 2}) {
+      if (split > n) continue;
+      EXPECT_EQ(Crc32cExtend(Crc32c(data.data(), split), data.data() + split, n - split), whole)
+          << n << " split at " << split;
+    }
+  }
+}
+
 LogOptions SmallSegments() {
   LogOptions o;
   o.segment_max_bytes = 16 << 10;
