@@ -7,15 +7,26 @@ namespace loom::ingest {
 namespace {
 
 constexpr size_t kShards = 64;
-constexpr int64_t kPending = -2;
+constexpr int64_t kPending = -1;  // Entry::pos while being appended
 
-struct Entry {
+// 32 bytes, aligned: one cache line holds two entries and none straddles two lines.
+struct alignas(32) Entry {
   uint64_t h1 = 0;  // 0: empty slot
   uint64_t h2 = 0;
   int64_t arrival = 0;
-  int64_t offset = 0;  // kPending while being appended
-  int32_t partition = 0;
+  // kPending, or the stored position: (offset + 1) << 13 | partition (partitions are < 4097;
+  // an offset past 2^50 is kept as unknown, -1).
+  int64_t pos = kPending;
+
+  bool pending() const { return pos == kPending; }
+  int32_t partition() const { return static_cast<int32_t>(pos & 0x1FFF); }
+  int64_t offset() const { return (pos >> 13) - 1; }
+  static int64_t Pos(int32_t partition, int64_t offset) {
+    if (offset < 0 || offset >= (int64_t{1} << 50)) offset = -1;
+    return ((offset + 1) << 13) | (partition & 0x1FFF);
+  }
 };
+static_assert(sizeof(Entry) == 32);
 
 // Open addressing with linear probing and backward-shift deletion.
 class Table {
@@ -119,7 +130,7 @@ struct DedupIndex::Shard {
     Table carried;
     carried.Reserve(cur.size());
     prev.ForEach([&](Entry& e) {
-      if (e.offset == kPending) carried.Insert(e);
+      if (e.pending()) carried.Insert(e);
     });
     prev = std::move(cur);
     cur = std::move(carried);
@@ -138,24 +149,23 @@ struct DedupIndex::Shard {
                     int64_t* offset) {
     Entry* e = Find(h1, h2);
     if (e != nullptr) {
-      if (e->offset == kPending) return Claim::kPending;
+      if (e->pending()) return Claim::kPending;
       if (e->arrival >= now - window) {
-        *partition = e->partition;
-        *offset = e->offset;
+        *partition = e->partition();
+        *offset = e->offset();
         return Claim::kDuplicate;
       }
     }
-    cur.Insert(Entry{h1, h2, now, kPending, -1});
+    cur.Insert(Entry{h1, h2, now, kPending});
     return Claim::kNew;
   }
   // Complete's work under mu.
   void CompleteLocked(uint64_t h1, uint64_t h2, int32_t partition, int64_t offset) {
     Entry* e = Find(h1, h2);
     if (e == nullptr) {
-      cur.Insert(Entry{h1, h2, cur_start, offset, partition});
+      cur.Insert(Entry{h1, h2, cur_start, Entry::Pos(partition, offset)});
     } else {
-      e->partition = partition;
-      e->offset = offset;
+      e->pos = Entry::Pos(partition, offset);
     }
   }
 };
@@ -214,7 +224,7 @@ BatchScratch& ThreadBatchScratch() {
   thread_local BatchScratch scratch;
   return scratch;
 }
-constexpr size_t kPrefetchAhead = 4;
+constexpr size_t kPrefetchAhead = 12;  // lookups in flight: each is about one cache miss
 }  // namespace
 
 void DedupIndex::TryClaimBatch(std::span<const DedupKey> keys, int64_t now,
@@ -270,8 +280,8 @@ void DedupIndex::Abandon(const DedupKey& key) {
   Shard& s = ShardFor(key);
   {
     std::lock_guard<std::mutex> lock(s.mu);
-    if (Entry* e = s.cur.Find(h1, key.h2); e != nullptr && e->offset == kPending) s.cur.Erase(e);
-    if (Entry* e = s.prev.Find(h1, key.h2); e != nullptr && e->offset == kPending) s.prev.Erase(e);
+    if (Entry* e = s.cur.Find(h1, key.h2); e != nullptr && e->pending()) s.cur.Erase(e);
+    if (Entry* e = s.prev.Find(h1, key.h2); e != nullptr && e->pending()) s.prev.Erase(e);
   }
   s.cv.notify_all();
 }
@@ -283,9 +293,9 @@ bool DedupIndex::WaitStored(const DedupKey& key, int32_t* partition, int64_t* of
   for (;;) {
     Entry* e = s.Find(h1, key.h2);
     if (e == nullptr) return false;
-    if (e->offset != kPending) {
-      *partition = e->partition;
-      *offset = e->offset;
+    if (!e->pending()) {
+      *partition = e->partition();
+      *offset = e->offset();
       return true;
     }
     s.cv.wait(lock);
@@ -300,7 +310,7 @@ void DedupIndex::Restore(const DedupKey& key, int64_t arrival, int64_t now, int3
   std::lock_guard<std::mutex> lock(s.mu);
   // Every restored entry arrived after now - window, so the generation may start there.
   if (s.cur_start == INT64_MIN) s.cur_start = now - window_;
-  s.cur.Insert(Entry{h1, key.h2, arrival, offset, partition});
+  s.cur.Insert(Entry{h1, key.h2, arrival, Entry::Pos(partition, offset)});
 }
 
 uint64_t DedupIndex::entries() const {

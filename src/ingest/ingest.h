@@ -89,7 +89,7 @@ struct PortOptions {
   FileSystem* fs = FileSystem::Default();  // not owned; must outlive the port
   Clock* clock = Clock::Real();            // not owned; arrival time, dedup window
   Limits limits;
-  // The dedup index keeps at most this many (source, id) entries (40 bytes each); past it the
+  // The dedup index keeps at most this many (source, id) entries (32 bytes each); past it the
   // oldest generation is dropped early and the effective window shrinks (reported by stats()).
   size_t dedup_max_entries = 8u << 20;
   // Encryption at rest (confidential and restricted products): both logs seal their batches
