@@ -167,7 +167,7 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(last.rows), last.results.size(), failed);
   std::printf("%-44s %9.3f s\n", "plain scan, every column (median)", s);
   std::printf("%-44s %9.3f s\n", "plain scan, SELECT * drained (median)", star);
-  std::printf("%-44s %9.3f s\n", "all checks, one pass + custom SQL (median)", c);
+  std::printf("%-44s %9.3f s\n", "all checks, one query + custom SQL (median)", c);
   std::printf("ratio checks / every-column scan: %.2fx (target < 2.00x)\n", c / s);
   std::printf("ratio checks / SELECT * scan:     %.2fx\n", c / star);
   return 0;

@@ -1,3 +1,4 @@
+#include "engine/distinct_count.h"
 #include "engine/engine.h"
 #include "engine/handles.h"
 #include "engine/mask_functions.h"
@@ -262,6 +263,7 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options)
   duckdb_connection con = nullptr;
   if (duckdb_connect(h->db, &con) == DuckDBError) return Internal("duckdb_connect failed");
   Status registered = RegisterMaskFunctions(con);
+  if (registered.ok()) registered = RegisterDistinctCount(con);  // distinct_count.h
   duckdb_disconnect(&con);
   LOOM_RETURN_IF_ERROR(registered);
   return std::unique_ptr<Database>(new Database(std::move(h)));
