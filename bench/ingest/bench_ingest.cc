@@ -208,6 +208,23 @@ int main(int argc, char** argv) {
                 r.Med(&Round::mb_per_sec), r.Med(&Round::p50_ms), r.Med(&Round::p99_ms),
                 r.Med(&Round::cpu_us_per_event), eps > 0 ? loom_eps / eps : 0.0, r.ack.c_str());
   }
+  // The acceptance targets of issue 3: in-process events/s, and HTTP over the fastest peer.
+  const Row* http = nullptr;
+  const Row* fastest = nullptr;
+  for (const Row& r : rows) {
+    if (!r.skipped.empty()) continue;
+    if (r.name.rfind("loom over HTTP", 0) == 0) http = &r;
+    if (r.name.rfind("loom", 0) != 0 &&
+        (fastest == nullptr ||
+         r.Med(&Round::events_per_sec) > fastest->Med(&Round::events_per_sec)))
+      fastest = &r;
+  }
+  std::printf("\ntargets: loom in-process %.0f events/s (target 1,000,000)", loom_eps);
+  if (http != nullptr && fastest != nullptr) {
+    std::printf("; loom over HTTP / fastest peer (%s) = %.2fx (target 2x)", fastest->name.c_str(),
+                http->Med(&Round::events_per_sec) / fastest->Med(&Round::events_per_sec));
+  }
+  std::printf("\n");
   std::printf(
       "\nack latency = one batch of %zu events from send to acknowledgement; CPU = client + "
       "server (all processes), per event; 'loom x' = Loom fsync-always events/s over the "

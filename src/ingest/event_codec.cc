@@ -315,7 +315,8 @@ WalkResult EncodeEvent(sj::value event, const PortRules& rules, Scratch* s, Deco
   a.append(raw[2]);
   a.append(",\"type\":");
   a.append(raw[3]);
-  static const char* kOptional[] = {"datacontenttype", "dataschema", "subject", "time"};
+  static constexpr std::string_view kOptional[] = {"datacontenttype", "dataschema", "subject",
+                                                   "time"};
   for (int i = 4; i < 8; ++i) {
     if (!(seen & (1u << i))) continue;
     a.append(",\"");

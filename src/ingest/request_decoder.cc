@@ -78,6 +78,10 @@ Status TooLarge(std::string_view body, const PortRules& rules) {
   return Status::Ok();
 }
 
+Status InvalidUtf8(std::string_view body) {
+  return InvalidArgument("body: invalid UTF-8 at " + Where(body, FirstInvalidUtf8(body)));
+}
+
 Status TooMany(size_t n, const PortRules& rules) {
   return ResourceExhausted("request holds more than " +
                            std::to_string(rules.limits.max_batch_records) +
@@ -163,7 +167,10 @@ Status DecodeBatch(std::string_view body, const PortRules& rules, Scratch* s) {
 
 // Lines are parsed in place in the body when enough of it follows them to stand for simdjson's
 // padding (stage 1 reads the bytes past a document's end but does not interpret them), else
-// from a padded copy of the line alone: the body is not copied.
+// from a padded copy of the line alone: the body is not copied. Nor is it validated as UTF-8
+// first: stage 1 validates each line (every byte outside the lines is ASCII whitespace), and a
+// line whose stage 1 fails for any reason is checked on its own, so invalid UTF-8 anywhere still
+// fails the whole request, at the first bad byte, as for the other framings.
 Status DecodeLines(std::string_view body, const PortRules& rules, Scratch* s) {
   size_t pos = 0, line = 0;
   while (pos < body.size()) {
@@ -178,8 +185,10 @@ Status DecodeLines(std::string_view body, const PortRules& rules, Scratch* s) {
     }
     pos = end + 1;
     if (text.empty()) continue;
-    if (s->events.size() >= rules.limits.max_batch_records)
+    if (s->events.size() >= rules.limits.max_batch_records) {
+      if (!simdjson::validate_utf8(body.data(), body.size())) return InvalidUtf8(body);
       return TooMany(s->events.size() + 1, rules);
+    }
     DecodedEvent& ev = s->events.emplace_back();
     ev.raw = text;
     std::string_view doc_text = text;  // what simdjson parses: the line, or its padded copy
@@ -197,6 +206,8 @@ Status DecodeLines(std::string_view body, const PortRules& rules, Scratch* s) {
     sj::document doc;
     if (auto e = s->parser.iterate(doc_text.data(), doc_text.size(), capacity).get(doc);
         e != simdjson::SUCCESS) {
+      // Every earlier line passed stage 1, so the first bad byte of the body is in this line.
+      if (!simdjson::validate_utf8(text.data(), text.size())) return InvalidUtf8(body);
       syntax(std::string("JSON syntax error: ") + simdjson::error_message(e));
       continue;
     }
@@ -307,9 +318,9 @@ Status Decode(const Request& request, const PortRules& rules, Scratch* s) {
     binary_doc.push_back('}');
   }
   LOOM_RETURN_IF_ERROR(TooLarge(body, rules));
-  if (!simdjson::validate_utf8(body.data(), body.size())) {
-    return InvalidArgument("body: invalid UTF-8 at " + Where(body, FirstInvalidUtf8(body)));
-  }
+  // JSON Lines are validated line by line as they are parsed (DecodeLines).
+  if (request.format != Format::kJsonLines && !simdjson::validate_utf8(body.data(), body.size()))
+    return InvalidUtf8(body);
   std::string_view doc_text =
       request.format == Format::kBinary ? std::string_view(binary_doc) : body;
   if (request.format == Format::kBinary &&

@@ -48,15 +48,16 @@ static bool IsHex(char c) {
 }
 
 bool IsUuid(std::string_view s) {
-  if (s.size() != 36) return false;
-  for (size_t i = 0; i < 36; ++i) {
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (s[i] != '-') return false;
-    } else if (!IsHex(s[i])) {
-      return false;
-    }
-  }
-  return true;
+  static const auto kHex = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0; c < 256; ++c) t[c] = IsHex(static_cast<char>(c));
+    return t;
+  }();
+  if (s.size() != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-') return false;
+  bool ok = true;
+  for (size_t i = 0; i < 36; ++i)
+    ok &= (i == 8 || i == 13 || i == 18 || i == 23) || kHex[static_cast<unsigned char>(s[i])];
+  return ok;
 }
 
 bool IsDate(std::string_view s) {

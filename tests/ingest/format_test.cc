@@ -170,6 +170,16 @@ TEST_F(FormatTest, RefusesInvalidUtf8AnywhereInTheBody) {
   EXPECT_EQ(r.status().message(), "body: invalid UTF-8 at byte " + std::to_string(at) +
                                       " (line 2, column " + std::to_string(at - body.find('\n')) +
                                       ")");
+  // Also in a line whose JSON is broken too (an unclosed string), and in a last short line.
+  for (std::string tail : {std::string("{\"id\": \"u\xC3\x28"), std::string("\"\xFF\"")}) {
+    std::string b = Event("a") + "\n" + Event("b") + "\n" + tail;
+    auto bad = port_->Ingest(testing::Lines(b));
+    ASSERT_FALSE(bad.ok()) << tail;
+    size_t pos = b.find_first_of("\xC3\xFF");
+    EXPECT_EQ(bad.status().message(), "body: invalid UTF-8 at byte " + std::to_string(pos) +
+                                          " (line 3, column " +
+                                          std::to_string(pos - b.rfind('\n')) + ")");
+  }
   // Overlong encodings and surrogates are invalid too.
   EXPECT_FALSE(port_->Ingest(testing::Structured(Event("c", Data("\xC0\xAFxx")))).ok());
   EXPECT_FALSE(port_->Ingest(testing::Structured(Event("d", Data("\xED\xA0\x80xx")))).ok());
