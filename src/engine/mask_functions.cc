@@ -1,84 +1,16 @@
 #include "engine/mask_functions.h"
 
+#include <algorithm>
 #include <bit>
 #include <charconv>
 #include <climits>
 #include <cstring>
+#include <memory>
+
+#include "engine/keyed_hash.h"
 
 namespace loom::engine {
 namespace {
-
-uint64_t Rotl(uint64_t x, int b) { return (x << b) | (x >> (64 - b)); }
-
-uint64_t LoadLe64(const uint8_t* p) {
-  uint64_t v;
-  std::memcpy(&v, p, 8);
-  return std::endian::native == std::endian::little ? v : __builtin_bswap64(v);
-}
-
-void StoreLe64(uint64_t v, uint8_t* p) {
-  if constexpr (std::endian::native != std::endian::little) v = __builtin_bswap64(v);
-  std::memcpy(p, &v, 8);
-}
-
-struct SipState {
-  uint64_t v0, v1, v2, v3;
-  void Round() {
-    v0 += v1;
-    v1 = Rotl(v1, 13);
-    v1 ^= v0;
-    v0 = Rotl(v0, 32);
-    v2 += v3;
-    v3 = Rotl(v3, 16);
-    v3 ^= v2;
-    v0 += v3;
-    v3 = Rotl(v3, 21);
-    v3 ^= v0;
-    v2 += v1;
-    v1 = Rotl(v1, 17);
-    v1 ^= v2;
-    v2 = Rotl(v2, 32);
-  }
-  void Compress(uint64_t m) {
-    v3 ^= m;
-    Round();
-    Round();
-    v0 ^= m;
-  }
-};
-
-struct Key {
-  uint64_t k0 = 0, k1 = 0;
-};
-
-Key KeyOf(const std::array<uint8_t, 16>& key) {
-  return {LoadLe64(key.data()), LoadLe64(key.data() + 8)};
-}
-
-// SipHash-2-4 with 128-bit output (the reference implementation's "siphash128" variant): its 16
-// output bytes are h[0] then h[1], each little-endian.
-struct Sip {
-  uint64_t h[2];
-};
-
-Sip Sip128(Key key, const uint8_t* data, size_t size) {
-  SipState s{key.k0 ^ 0x736f6d6570736575ULL, key.k1 ^ 0x646f72616e646f6dULL,
-             key.k0 ^ 0x6c7967656e657261ULL, key.k1 ^ 0x7465646279746573ULL};
-  s.v1 ^= 0xee;
-  const size_t whole = size - size % 8;
-  for (size_t i = 0; i < whole; i += 8) s.Compress(LoadLe64(data + i));
-  uint8_t tail[8] = {};
-  if (size % 8 != 0) std::memcpy(tail, data + whole, size % 8);
-  s.Compress(LoadLe64(tail) | (static_cast<uint64_t>(size) << 56));
-  s.v2 ^= 0xee;
-  for (int i = 0; i < 4; ++i) s.Round();
-  Sip out;
-  out.h[0] = s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
-  s.v1 ^= 0xdd;
-  for (int i = 0; i < 4; ++i) s.Round();
-  out.h[1] = s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
-  return out;
-}
 
 int HexDigit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -87,16 +19,14 @@ int HexDigit(char c) {
   return -1;
 }
 
-bool ParseKey(std::string_view hex, Key* key) {
+bool ParseKey(std::string_view hex, std::array<uint8_t, 16>* key) {
   if (hex.size() != 32) return false;
-  std::array<uint8_t, 16> bytes{};
   for (size_t i = 0; i < 16; ++i) {
     const int hi = HexDigit(hex[2 * i]);
     const int lo = HexDigit(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) return false;
-    bytes[i] = static_cast<uint8_t>(hi * 16 + lo);
+    (*key)[i] = static_cast<uint8_t>(hi * 16 + lo);
   }
-  *key = KeyOf(bytes);
   return true;
 }
 
@@ -104,24 +34,19 @@ std::string_view View(duckdb_string_t& s) {
   return {duckdb_string_t_data(&s), duckdb_string_t_length(s)};
 }
 
-// The UUID whose 16 bytes, as written, are SipHash's output bytes. DuckDB keeps a UUID as a
-// 128-bit integer whose upper half has its top bit flipped (so that signed order is the text's
-// order); the text shows the halves big-endian.
-duckdb_hugeint AsUuid(const Sip& sip) {
-  uint8_t bytes[16];
-  StoreLe64(sip.h[0], bytes);
-  StoreLe64(sip.h[1], bytes + 8);
-  uint64_t upper;
-  uint64_t lower;
-  std::memcpy(&upper, bytes, 8);
-  std::memcpy(&lower, bytes + 8, 8);
-  if constexpr (std::endian::native == std::endian::little) {
-    upper = __builtin_bswap64(upper);
-    lower = __builtin_bswap64(lower);
-  }
+uint64_t LoadBe64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return std::endian::native == std::endian::little ? __builtin_bswap64(v) : v;
+}
+
+// The UUID whose 16 bytes, as written, are the tag's bytes. DuckDB keeps a UUID as a 128-bit
+// integer whose upper half has its top bit flipped (so that signed order is the text's order); the
+// text shows the halves big-endian.
+duckdb_hugeint AsUuid(const uint8_t* tag) {
   duckdb_hugeint h;
-  h.lower = lower;
-  h.upper = static_cast<int64_t>(upper ^ (uint64_t{1} << 63));
+  h.upper = static_cast<int64_t>(LoadBe64(tag) ^ (uint64_t{1} << 63));
+  h.lower = LoadBe64(tag + 8);
   return h;
 }
 
@@ -138,6 +63,94 @@ void SetNull(duckdb_vector output, uint64_t** validity, idx_t row) {
   (*validity)[row / 64] &= ~(uint64_t{1} << (row % 64));
 }
 
+// The 8 decimal digits of x < 10^8, leading zeros kept, as ASCII in memory order on a
+// little-endian machine: halves, then quarters, then digits split in parallel lanes of one word,
+// dividing by multiplication (x * 10486 >> 20 is x / 100 below 10^4, x * 103 >> 10 is x / 10
+// below 100).
+uint64_t Digits8(uint32_t x) {
+  uint64_t v = (x / 10000) | (uint64_t{x % 10000} << 32);
+  uint64_t h = ((v * 10486) >> 20) & 0x0000007F0000007FULL;
+  v = h | ((v - h * 100) << 16);
+  h = ((v * 103) >> 10) & 0x000F000F000F000FULL;
+  v = h | ((v - h * 10) << 8);
+  return v + 0x3030303030303030ULL;
+}
+
+// CMAC's padded block of v's decimal text (CAST(v AS VARCHAR)): the text, then 0x80 and zeros if
+// shorter than 16 bytes, as two words in memory order (`words`), and the text's length in
+// `size`. False where the text does not fit in one block (v <= -10^15 or v >= 10^16) or on a
+// big-endian machine. All in registers: no bytes stored and reloaded at another offset.
+bool DecimalBlock(int64_t v, uint64_t* words, size_t* size) {
+  if constexpr (std::endian::native != std::endian::little) return false;
+  const bool negative = v < 0;
+  const uint64_t magnitude = negative ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+  if (magnitude >= (negative ? 1'000'000'000'000'000ULL : 10'000'000'000'000'000ULL)) return false;
+  // 16 digits with leading zeros (high, low), then the padding byte 0x80: the block is the 16
+  // bytes from the first significant digit, or the sign before it.
+  constexpr uint64_t kZeros = 0x3030303030303030ULL;
+  uint64_t high = kZeros;
+  uint64_t low;
+  if (magnitude < 100'000'000) {  // most ids
+    low = Digits8(static_cast<uint32_t>(magnitude));
+  } else {
+    high = Digits8(static_cast<uint32_t>(magnitude / 100'000'000));
+    low = Digits8(static_cast<uint32_t>(magnitude % 100'000'000));
+  }
+  constexpr uint64_t kPad = 0x80;
+  unsigned start = 15;  // "0" keeps one digit
+  if ((high ^ kZeros) != 0) {
+    start = static_cast<unsigned>(std::countr_zero(high ^ kZeros)) / 8;
+  } else if ((low ^ kZeros) != 0) {
+    start = 8 + static_cast<unsigned>(std::countr_zero(low ^ kZeros)) / 8;
+  }
+  if (negative) {
+    --start;  // a leading zero becomes the sign (the magnitude has at most 15 digits)
+    uint64_t& word = start < 8 ? high : low;
+    const unsigned shift = 8 * (start % 8);
+    word = (word & ~(uint64_t{0xFF} << shift)) | (uint64_t{'-'} << shift);
+  }
+  if (start == 0) {
+    words[0] = high;
+    words[1] = low;
+  } else if (start < 8) {
+    const unsigned s = 8 * start;
+    words[0] = (high >> s) | (low << (64 - s));
+    words[1] = (low >> s) | (kPad << (64 - s));
+  } else if (start == 8) {
+    words[0] = low;
+    words[1] = kPad;
+  } else {
+    const unsigned s = 8 * (start - 8);
+    words[0] = (low >> s) | (kPad << (64 - s));
+    words[1] = 0;
+  }
+  *size = 16 - start;
+  return true;
+}
+
+// CMAC's padded block of a string kept inline in its duckdb_string_t (at most 12 bytes), masking
+// whatever follows the string there; two words in memory order. Little-endian machines only.
+void InlineBlock(const duckdb_string_t& s, uint64_t* words) {
+  const size_t size = s.value.inlined.length;
+  uint64_t word[2] = {};
+  std::memcpy(word, s.value.inlined.inlined, 12);
+  if (size < 8) {
+    words[0] = (word[0] & ((uint64_t{1} << (8 * size)) - 1)) | (uint64_t{0x80} << (8 * size));
+    words[1] = 0;
+  } else {
+    words[0] = word[0];
+    words[1] =
+        (word[1] & ((uint64_t{1} << (8 * (size - 8))) - 1)) | (uint64_t{0x80} << (8 * (size - 8)));
+  }
+}
+
+// The rows of a chunk waiting in a CmacBatch, and the decimal texts of BIGINT values (which
+// the batch reads until Finish).
+struct PendingRows {
+  idx_t row[CmacBatch::kCapacity];
+  char text[CmacBatch::kCapacity][24];
+};
+
 // One chunk: column 0 the key, column 1 the value (VARCHAR or BIGINT, per `bigint`). The C API
 // hands scalar functions flat vectors.
 void KeyedHash(duckdb_function_info info, duckdb_data_chunk input, duckdb_vector output,
@@ -152,36 +165,76 @@ void KeyedHash(duckdb_function_info info, duckdb_data_chunk input, duckdb_vector
   auto* out = static_cast<duckdb_hugeint*>(duckdb_vector_get_data(output));
   uint64_t* out_valid = nullptr;
 
+  auto batch = std::make_unique<CmacBatch>();
+  auto pending = std::make_unique<PendingRows>();
+  auto finish = [&] {
+    if (!batch->Finish()) return false;
+    for (size_t i = 0; i < batch->size(); ++i) out[pending->row[i]] = AsUuid(batch->tag(i));
+    batch->Clear();
+    return true;
+  };
   // The key is a constant of the mask expression: a flattened constant repeats the same 16-byte
-  // string header in every row, so it is parsed again only where the header differs.
+  // string header in every row, so the cipher is keyed again only where the header differs (after
+  // the rows queued under the previous key are done).
   duckdb_string_t last_header{};
   bool have_key = false;
-  Key key;
   for (idx_t row = 0; row < rows; ++row) {
     if (!RowValid(key_valid, row) || !RowValid(value_valid, row)) {
       SetNull(output, &out_valid, row);
       continue;
     }
     if (!have_key || std::memcmp(&key_data[row], &last_header, sizeof last_header) != 0) {
+      std::array<uint8_t, 16> key{};
       if (!ParseKey(View(key_data[row]), &key)) {
         duckdb_scalar_function_set_error(info, "loom_keyed_hash: the key must be 32 hex digits");
+        return;
+      }
+      const bool keyed = (batch->size() == 0 || finish()) && batch->SetKey(key);
+      std::fill(key.begin(), key.end(), uint8_t{0});
+      if (!keyed) {
+        duckdb_scalar_function_set_error(info, "loom_keyed_hash: the AES cipher failed");
         return;
       }
       std::memcpy(&last_header, &key_data[row], sizeof last_header);
       have_key = true;
     }
-    Sip digest;
+    const size_t slot = batch->size();
+    pending->row[slot] = row;
     if (bigint) {
-      char text[24];
       const int64_t v = static_cast<const int64_t*>(value_data)[row];
-      auto [end, ec] = std::to_chars(text, text + sizeof text, v);
-      (void)ec;  // 20 characters at most: cannot fail
-      digest = Sip128(key, reinterpret_cast<const uint8_t*>(text), static_cast<size_t>(end - text));
+      uint64_t words[2];
+      size_t size = 0;
+      if (DecimalBlock(v, words, &size)) {
+        batch->AddPadded(words[0], words[1], size);
+      } else {
+        char* text = pending->text[slot];
+        auto [end, ec] = std::to_chars(text, text + sizeof pending->text[slot], v);
+        (void)ec;  // 20 characters at most: cannot fail
+        batch->Add(reinterpret_cast<const uint8_t*>(text), static_cast<size_t>(end - text));
+      }
     } else {
-      std::string_view v = View(static_cast<duckdb_string_t*>(value_data)[row]);
-      digest = Sip128(key, reinterpret_cast<const uint8_t*>(v.data()), v.size());
+      // The string's layout is duckdb.h's: up to 12 bytes inline, longer ones behind a pointer.
+      const duckdb_string_t& v = static_cast<const duckdb_string_t*>(value_data)[row];
+      const size_t size = v.value.inlined.length;
+      if (size <= sizeof v.value.inlined.inlined) {
+        if constexpr (std::endian::native == std::endian::little) {
+          uint64_t words[2];
+          InlineBlock(v, words);
+          batch->AddPadded(words[0], words[1], size);
+        } else {
+          batch->Add(reinterpret_cast<const uint8_t*>(v.value.inlined.inlined), size);
+        }
+      } else {
+        batch->Add(reinterpret_cast<const uint8_t*>(v.value.pointer.ptr), size);
+      }
     }
-    out[row] = AsUuid(digest);
+    if (batch->full() && !finish()) {
+      duckdb_scalar_function_set_error(info, "loom_keyed_hash: the AES cipher failed");
+      return;
+    }
+  }
+  if (batch->size() > 0 && !finish()) {
+    duckdb_scalar_function_set_error(info, "loom_keyed_hash: the AES cipher failed");
   }
 }
 
@@ -238,14 +291,6 @@ class LogicalType {
 };
 
 }  // namespace
-
-std::array<uint8_t, 16> SipHash128(const std::array<uint8_t, 16>& key, std::string_view data) {
-  const Sip sip = Sip128(KeyOf(key), reinterpret_cast<const uint8_t*>(data.data()), data.size());
-  std::array<uint8_t, 16> out{};
-  StoreLe64(sip.h[0], out.data());
-  StoreLe64(sip.h[1], out.data() + 8);
-  return out;
-}
 
 Status RegisterMaskFunctions(duckdb_connection con) {
   duckdb_scalar_function_set set = duckdb_create_scalar_function_set(kKeyedHashFunction);

@@ -1,10 +1,16 @@
 // The SQL functions masks are written with (engine/mask_functions.h), run in DuckDB: NULLs,
 // chunk boundaries, the BIGINT and VARCHAR forms of loom_keyed_hash agreeing, a bad key refused
 // without being shown, and loom_month_start equal to date_trunc's month on every day of ±2,000
-// years. (The hash's exact values are pinned against OpenSSL's SipHash in
-// tests/security/unit/mask_test.cc.)
+// years. The hash is pinned against OpenSSL's AES-128-CMAC here, over chunks that mix every
+// path of CmacBatch (inline strings, one block, several, CBC-chained long ones, integers), and in
+// tests/security/unit/mask_test.cc through the mask expressions.
 
 #include <gtest/gtest.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#include <random>
 
 #include "engine/engine.h"
 
@@ -12,6 +18,35 @@ namespace loom::engine {
 namespace {
 
 constexpr const char* kKey = "'000102030405060708090a0b0c0d0e0f'";
+
+// OpenSSL's AES-128-CMAC of `data` under the 16 bytes 00 01 .. 0f (kKey), as DuckDB prints the
+// UUID whose bytes it is.
+std::string CmacUuid(const std::string& data) {
+  unsigned char key[16];
+  for (int i = 0; i < 16; ++i) key[i] = static_cast<unsigned char>(i);
+  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "CMAC", nullptr);
+  EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(mac);
+  char cipher[] = "AES-128-CBC";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, cipher, 0),
+                         OSSL_PARAM_construct_end()};
+  unsigned char out[16];
+  size_t n = 0;
+  const bool ok =
+      EVP_MAC_init(ctx, key, sizeof key, params) == 1 &&
+      EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1 &&
+      EVP_MAC_final(ctx, out, &n, sizeof out) == 1;
+  EVP_MAC_CTX_free(ctx);
+  EVP_MAC_free(mac);
+  EXPECT_TRUE(ok && n == 16);
+  std::string hex;
+  for (size_t i = 0; i < n; ++i) {
+    static const char* kDigits = "0123456789abcdef";
+    if (i == 4 || i == 6 || i == 8 || i == 10) hex += '-';
+    hex += kDigits[out[i] >> 4];
+    hex += kDigits[out[i] & 15];
+  }
+  return hex;
+}
 
 class MaskFunctionsTest : public ::testing::Test {
  protected:
@@ -44,6 +79,47 @@ TEST_F(MaskFunctionsTest, KeyedHashOfAnIntegerIsTheHashOfItsText) {
                 ", x)) FROM range(100000) t(x)"),
             "100000");
   EXPECT_EQ(One(std::string("SELECT typeof(loom_keyed_hash(") + kKey + ", 'a'))"), "UUID");
+}
+
+TEST_F(MaskFunctionsTest, KeyedHashIsAesCmacOfTheText) {
+  // RFC 4493's example 1: the empty message under 2b7e1516 28aed2a6 abf71588 09cf4f3c.
+  EXPECT_EQ(One("SELECT loom_keyed_hash('2b7e151628aed2a6abf7158809cf4f3c', '')"),
+            "bb1d6929-e959-3728-7fa3-7d129b756746");
+  // 3,000 texts of random lengths (0 to 300 bytes, most short) in one column: several chunks,
+  // each mixing inline strings, one-block, chained and CBC-absorbed messages, and NULLs.
+  std::mt19937 rng(5);
+  std::vector<std::string> texts;
+  std::string values;
+  for (int i = 0; i < 3000; ++i) {
+    const size_t n = rng() % 4 == 0 ? rng() % 301 : rng() % 24;
+    std::string t;
+    for (size_t k = 0; k < n; ++k) t += static_cast<char>('a' + rng() % 26);
+    texts.push_back(t);
+    values += (i == 0 ? "(" : ", (") + std::to_string(i) + ", '" + t + "')";
+    if (i % 97 == 0) values += ", (-1, NULL)";
+  }
+  ASSERT_TRUE(
+      con_->Execute("CREATE TABLE texts(i INTEGER, t VARCHAR); INSERT INTO texts VALUES " + values)
+          .ok());
+  auto rows = con_->QueryRows(std::string("SELECT i, loom_keyed_hash(") + kKey +
+                              ", t) FROM texts ORDER BY i");
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), texts.size() + 31);
+  for (size_t r = 0; r < 31; ++r) EXPECT_EQ(rows->Get(r, 1), "NULL");
+  for (size_t i = 0; i < texts.size(); ++i) {
+    ASSERT_EQ(rows->Get(31 + i, 1), CmacUuid(texts[i])) << "length " << texts[i].size();
+  }
+  // Integers of every digit count and both signs, against the CMAC of their text.
+  for (int64_t v :
+       {int64_t{0}, int64_t{7}, int64_t{-1}, int64_t{1234567}, int64_t{-99999999},
+        int64_t{100000000}, int64_t{999999999999999}, int64_t{-999999999999999},
+        int64_t{1000000000000000}, int64_t{-1000000000000000}, int64_t{9999999999999999},
+        int64_t{10000000000000000}, int64_t{9223372036854775807}}) {
+    EXPECT_EQ(
+        One(std::string("SELECT loom_keyed_hash(") + kKey + ", " + std::to_string(v) + "::BIGINT)"),
+        CmacUuid(std::to_string(v)))
+        << v;
+  }
 }
 
 TEST_F(MaskFunctionsTest, KeyedHashKeepsNullsAndDependsOnTheKey) {

@@ -1,0 +1,174 @@
+#include "engine/keyed_hash.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace loom::engine {
+namespace {
+
+// Fetched once: an implicit fetch (EVP_aes_128_ecb()) would search the provider store at every
+// initialisation, that is at every chunk of rows. Shared by all threads (OpenSSL's ciphers are).
+const EVP_CIPHER* Cipher(bool cbc) {
+  static EVP_CIPHER* const ecb = EVP_CIPHER_fetch(nullptr, "AES-128-ECB", nullptr);
+  static EVP_CIPHER* const chain = EVP_CIPHER_fetch(nullptr, "AES-128-CBC", nullptr);
+  return cbc ? chain : ecb;
+}
+
+void Xor16(const uint8_t* a, const uint8_t* b, uint8_t* out) {
+  uint64_t x[2], y[2];
+  std::memcpy(x, a, 16);
+  std::memcpy(y, b, 16);
+  x[0] ^= y[0];
+  x[1] ^= y[1];
+  std::memcpy(out, x, 16);
+}
+
+// CMAC's subkey doubling in GF(2^128) (RFC 4493, 2.3): shift left by one bit, big-endian, and
+// reduce by x^128 + x^7 + x^2 + x + 1.
+void Double(const uint8_t* in, uint8_t* out) {
+  const uint8_t carry = in[0] >> 7;
+  for (int i = 0; i < 15; ++i) out[i] = static_cast<uint8_t>((in[i] << 1) | (in[i + 1] >> 7));
+  out[15] = static_cast<uint8_t>((in[15] << 1) ^ (carry != 0 ? 0x87 : 0));
+}
+
+}  // namespace
+
+struct CmacBatch::Ciphers {
+  EVP_CIPHER_CTX* ecb = EVP_CIPHER_CTX_new();
+  EVP_CIPHER_CTX* cbc = nullptr;  // made on the first long message
+  uint8_t key[16] = {};
+  ~Ciphers() {
+    EVP_CIPHER_CTX_free(ecb);
+    EVP_CIPHER_CTX_free(cbc);
+    OPENSSL_cleanse(key, sizeof key);
+  }
+};
+
+CmacBatch::CmacBatch() : ciphers_(std::make_unique<Ciphers>()) {}
+
+CmacBatch::~CmacBatch() {
+  OPENSSL_cleanse(k1_, sizeof k1_);
+  OPENSSL_cleanse(k2_, sizeof k2_);
+}
+
+bool CmacBatch::SetKey(const std::array<uint8_t, 16>& key) {
+  Ciphers& c = *ciphers_;
+  std::memcpy(c.key, key.data(), sizeof c.key);
+  if (c.ecb == nullptr || Cipher(false) == nullptr ||
+      EVP_EncryptInit_ex2(c.ecb, Cipher(false), c.key, nullptr, nullptr) != 1 ||
+      EVP_CIPHER_CTX_set_padding(c.ecb, 0) != 1) {
+    return false;
+  }
+  if (c.cbc != nullptr && EVP_EncryptInit_ex2(c.cbc, Cipher(true), c.key, nullptr, nullptr) != 1) {
+    return false;
+  }
+  uint8_t l[16] = {};
+  if (!Encrypt(l, 1)) return false;
+  Double(l, k1_);
+  Double(k1_, k2_);
+  OPENSSL_cleanse(l, sizeof l);
+  return true;
+}
+
+bool CmacBatch::Encrypt(uint8_t* blocks, size_t count) {
+  int out = 0;
+  const int bytes = static_cast<int>(count * 16);
+  return EVP_EncryptUpdate(ciphers_->ecb, blocks, &out, blocks, bytes) == 1 && out == bytes;
+}
+
+// The chaining value after the first `blocks` whole blocks of `m`: the last block of their
+// AES-128-CBC encryption under a zero IV.
+bool CmacBatch::CbcPrefix(const Message& m, size_t blocks, uint8_t* chain) {
+  Ciphers& c = *ciphers_;
+  const uint8_t zero_iv[16] = {};
+  if (c.cbc == nullptr) {
+    c.cbc = EVP_CIPHER_CTX_new();
+    if (c.cbc == nullptr || Cipher(true) == nullptr ||
+        EVP_EncryptInit_ex2(c.cbc, Cipher(true), c.key, zero_iv, nullptr) != 1 ||
+        EVP_CIPHER_CTX_set_padding(c.cbc, 0) != 1) {
+      return false;
+    }
+  } else if (EVP_EncryptInit_ex2(c.cbc, nullptr, nullptr, zero_iv, nullptr) != 1) {
+    return false;
+  }
+  uint8_t out[4096];
+  size_t done = 0;
+  while (done < blocks * 16) {
+    const size_t piece = std::min(sizeof out, blocks * 16 - done);
+    int written = 0;
+    if (EVP_EncryptUpdate(c.cbc, out, &written, m.data + done, static_cast<int>(piece)) != 1 ||
+        static_cast<size_t>(written) != piece) {
+      return false;
+    }
+    std::memcpy(chain, out + piece - 16, 16);
+    done += piece;
+  }
+  return true;
+}
+
+void CmacBatch::NextBlock(const Message& m, size_t offset, const uint8_t* chain,
+                          uint8_t* out) const {
+  const size_t rest = m.size - offset;
+  uint8_t block[16];
+  if (rest > 16) {
+    std::memcpy(block, m.data + offset, 16);
+  } else if (rest == 16) {  // a whole last block: M_n XOR K1
+    std::memcpy(block, m.data + offset, 16);
+    Xor16(block, k1_, block);
+  } else {  // a partial (or empty) last block: its bytes, 0x80, zeros; XOR K2
+    if (m.padded) {
+      std::memcpy(block, m.data, 16);
+    } else {
+      std::memset(block, 0, sizeof block);
+      if (rest != 0) std::memcpy(block, m.data + offset, rest);
+      block[rest] = 0x80;
+    }
+    Xor16(block, k2_, block);
+  }
+  Xor16(block, chain, out);
+}
+
+bool CmacBatch::Finish() {
+  static constexpr uint8_t kZero[16] = {};
+  size_t live = 0;
+  for (size_t i = 0; i < count_; ++i) {
+    const Message& m = messages_[i];
+    const size_t blocks = m.size == 0 ? 1 : (m.size + 15) / 16;
+    size_t offset = 0;
+    uint8_t chain[16] = {};
+    if (blocks > kChainedBlocks) {
+      if (!CbcPrefix(m, blocks - 1, chain)) return false;
+      offset = (blocks - 1) * 16;
+    }
+    NextBlock(m, offset, offset == 0 ? kZero : chain, blocks_[live]);
+    active_[live] = static_cast<uint16_t>(i);
+    offsets_[live] = offset;
+    ++live;
+  }
+  // Each round encrypts the current block of every message still going; a message whose last
+  // block that was has its tag.
+  while (live > 0) {
+    if (!Encrypt(blocks_[0], live)) return false;
+    size_t next = 0;
+    for (size_t j = 0; j < live; ++j) {
+      const Message& m = messages_[active_[j]];
+      if (m.size - offsets_[j] <= 16) {
+        std::memcpy(tags_[active_[j]], blocks_[j], 16);
+        continue;
+      }
+      uint8_t chain[16];
+      std::memcpy(chain, blocks_[j], 16);
+      NextBlock(m, offsets_[j] + 16, chain, blocks_[next]);
+      active_[next] = active_[j];
+      offsets_[next] = offsets_[j] + 16;
+      ++next;
+    }
+    live = next;
+  }
+  return true;
+}
+
+}  // namespace loom::engine

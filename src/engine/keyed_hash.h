@@ -1,0 +1,85 @@
+#pragma once
+
+// engine/-internal: AES-128-CMAC (NIST SP 800-38B, RFC 4493), the keyed pseudorandom function
+// behind loom_keyed_hash (mask_functions.h), computed for many messages at once.
+//
+// A message of up to 16 bytes costs one AES block encryption; the blocks of all messages of a
+// batch go through OpenSSL's AES-128-ECB in one call (AES-NI or the platform's equivalent,
+// pipelined over the blocks), so a short value costs a few nanoseconds. Longer messages chain
+// their blocks batch-wise too; past kChainedBlocks blocks a message's prefix goes through
+// AES-128-CBC in one call (CMAC is the last CBC block, with the last message block tweaked).
+// Every tag is 16 bytes, the full CMAC output, never truncated.
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+
+namespace loom::engine {
+
+// Not thread-safe: one per caller (the SQL function makes one per chunk of rows).
+class CmacBatch {
+ public:
+  static constexpr size_t kCapacity = 256;
+  // Messages of more blocks than this absorb all but their last block through CBC.
+  static constexpr size_t kChainedBlocks = 4;
+
+  CmacBatch();
+  ~CmacBatch();
+  CmacBatch(const CmacBatch&) = delete;
+  CmacBatch& operator=(const CmacBatch&) = delete;
+
+  // Keys the batch (and derives CMAC's subkeys). False if OpenSSL fails.
+  [[nodiscard]] bool SetKey(const std::array<uint8_t, 16>& key);
+
+  // Queues message size() with `size` bytes at `data`, which must stay valid until Finish.
+  // At most kCapacity messages between Clear calls.
+  void Add(const uint8_t* data, size_t size) { messages_[count_++] = {data, size, false}; }
+  // Queues a message of `size` <= 16 bytes given already padded the CMAC way: 16 bytes that are
+  // the message, then (if shorter) 0x80 and zeros, as two words whose bytes are in memory order
+  // (bytes 0-7 in `low`). Taking words rather than bytes spares the caller a store and reload
+  // that the processor cannot forward.
+  void AddPadded(uint64_t low, uint64_t high, size_t size) {
+    std::memcpy(padded_[count_], &low, 8);
+    std::memcpy(padded_[count_] + 8, &high, 8);
+    messages_[count_] = {padded_[count_], size, true};
+    ++count_;
+  }
+  size_t size() const { return count_; }
+  bool full() const { return count_ == kCapacity; }
+
+  // Computes the tags of the queued messages under the key. False if OpenSSL fails.
+  [[nodiscard]] bool Finish();
+  // The 16-byte tag of message i, after Finish.
+  const uint8_t* tag(size_t i) const { return tags_[i]; }
+  void Clear() { count_ = 0; }
+
+ private:
+  struct Message {
+    const uint8_t* data;
+    size_t size;
+    bool padded;  // AddPadded: 16 readable bytes, padding included
+  };
+  struct Ciphers;
+
+  // The CMAC input block at byte `offset` of `m`, XORed into `chain` (the last block gets CMAC's
+  // padding and subkey).
+  void NextBlock(const Message& m, size_t offset, const uint8_t* chain, uint8_t* out) const;
+  [[nodiscard]] bool Encrypt(uint8_t* blocks, size_t count);
+  [[nodiscard]] bool CbcPrefix(const Message& m, size_t blocks, uint8_t* chain);
+
+  std::unique_ptr<Ciphers> ciphers_;
+  uint8_t k1_[16] = {};
+  uint8_t k2_[16] = {};
+  size_t count_ = 0;
+  Message messages_[kCapacity];
+  uint8_t padded_[kCapacity][16];
+  uint8_t tags_[kCapacity][16];
+  // Work of Finish: the blocks in flight, whose message each is and at which offset.
+  uint8_t blocks_[kCapacity][16];
+  uint16_t active_[kCapacity];
+  size_t offsets_[kCapacity];
+};
+
+}  // namespace loom::engine
