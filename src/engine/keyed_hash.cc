@@ -69,6 +69,8 @@ bool CmacBatch::SetKey(const std::array<uint8_t, 16>& key) {
   if (!Encrypt(l, 1)) return false;
   Double(l, k1_);
   Double(k1_, k2_);
+  std::memcpy(k1_words_, k1_, 16);
+  std::memcpy(k2_words_, k2_, 16);
   OPENSSL_cleanse(l, sizeof l);
   return true;
 }
@@ -119,13 +121,9 @@ void CmacBatch::NextBlock(const Message& m, size_t offset, const uint8_t* chain,
     std::memcpy(block, m.data + offset, 16);
     Xor16(block, k1_, block);
   } else {  // a partial (or empty) last block: its bytes, 0x80, zeros; XOR K2
-    if (m.padded) {
-      std::memcpy(block, m.data, 16);
-    } else {
-      std::memset(block, 0, sizeof block);
-      if (rest != 0) std::memcpy(block, m.data + offset, rest);
-      block[rest] = 0x80;
-    }
+    std::memset(block, 0, sizeof block);
+    if (rest != 0) std::memcpy(block, m.data + offset, rest);
+    block[rest] = 0x80;
     Xor16(block, k2_, block);
   }
   Xor16(block, chain, out);
@@ -133,8 +131,10 @@ void CmacBatch::NextBlock(const Message& m, size_t offset, const uint8_t* chain,
 
 bool CmacBatch::Finish() {
   static constexpr uint8_t kZero[16] = {};
-  size_t live = 0;
-  for (size_t i = 0; i < count_; ++i) {
+  // The first input block of each message queued with Add (AddPadded made theirs); past
+  // kChainedBlocks blocks, CBC absorbs all but the last block first.
+  for (size_t g = 0; g < general_count_; ++g) {
+    const size_t i = general_[g];
     const Message& m = messages_[i];
     const size_t blocks = m.size == 0 ? 1 : (m.size + 15) / 16;
     size_t offset = 0;
@@ -143,20 +143,28 @@ bool CmacBatch::Finish() {
       if (!CbcPrefix(m, blocks - 1, chain)) return false;
       offset = (blocks - 1) * 16;
     }
-    NextBlock(m, offset, offset == 0 ? kZero : chain, blocks_[live]);
+    NextBlock(m, offset, offset == 0 ? kZero : chain, first_[i]);
+    offsets_[g] = offset;
+  }
+  if (!Encrypt(first_[0], count_)) return false;
+  // Messages with blocks left go on, a round per block, each round one call over all of them.
+  size_t live = 0;
+  for (size_t g = 0; g < general_count_; ++g) {
+    const size_t i = general_[g];
+    const Message& m = messages_[i];
+    if (m.size - offsets_[g] <= 16) continue;
+    NextBlock(m, offsets_[g] + 16, first_[i], blocks_[live]);
     active_[live] = static_cast<uint16_t>(i);
-    offsets_[live] = offset;
+    offsets_[live] = offsets_[g] + 16;
     ++live;
   }
-  // Each round encrypts the current block of every message still going; a message whose last
-  // block that was has its tag.
   while (live > 0) {
     if (!Encrypt(blocks_[0], live)) return false;
     size_t next = 0;
     for (size_t j = 0; j < live; ++j) {
       const Message& m = messages_[active_[j]];
       if (m.size - offsets_[j] <= 16) {
-        std::memcpy(tags_[active_[j]], blocks_[j], 16);
+        std::memcpy(first_[active_[j]], blocks_[j], 16);
         continue;
       }
       uint8_t chain[16];

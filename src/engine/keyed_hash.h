@@ -35,16 +35,21 @@ class CmacBatch {
 
   // Queues message size() with `size` bytes at `data`, which must stay valid until Finish.
   // At most kCapacity messages between Clear calls.
-  void Add(const uint8_t* data, size_t size) { messages_[count_++] = {data, size, false}; }
+  void Add(const uint8_t* data, size_t size) {
+    general_[general_count_++] = static_cast<uint16_t>(count_);
+    messages_[count_++] = {data, size};
+  }
   // Queues a message of `size` <= 16 bytes given already padded the CMAC way: 16 bytes that are
   // the message, then (if shorter) 0x80 and zeros, as two words whose bytes are in memory order
-  // (bytes 0-7 in `low`). Taking words rather than bytes spares the caller a store and reload
-  // that the processor cannot forward.
+  // (bytes 0-7 in `low`). Its input block is ready at once, and taking words rather than bytes
+  // spares the caller a store and reload that the processor cannot forward.
   void AddPadded(uint64_t low, uint64_t high, size_t size) {
-    std::memcpy(padded_[count_], &low, 8);
-    std::memcpy(padded_[count_] + 8, &high, 8);
-    messages_[count_] = {padded_[count_], size, true};
-    ++count_;
+    const uint64_t* k = size == 16 ? k1_words_ : k2_words_;
+    low ^= k[0];
+    high ^= k[1];
+    std::memcpy(first_[count_], &low, 8);
+    std::memcpy(first_[count_] + 8, &high, 8);
+    messages_[count_++] = {nullptr, size};
   }
   size_t size() const { return count_; }
   bool full() const { return count_ == kCapacity; }
@@ -52,14 +57,13 @@ class CmacBatch {
   // Computes the tags of the queued messages under the key. False if OpenSSL fails.
   [[nodiscard]] bool Finish();
   // The 16-byte tag of message i, after Finish.
-  const uint8_t* tag(size_t i) const { return tags_[i]; }
-  void Clear() { count_ = 0; }
+  const uint8_t* tag(size_t i) const { return first_[i]; }
+  void Clear() { count_ = general_count_ = 0; }
 
  private:
   struct Message {
-    const uint8_t* data;
+    const uint8_t* data;  // null for AddPadded
     size_t size;
-    bool padded;  // AddPadded: 16 readable bytes, padding included
   };
   struct Ciphers;
 
@@ -72,11 +76,16 @@ class CmacBatch {
   std::unique_ptr<Ciphers> ciphers_;
   uint8_t k1_[16] = {};
   uint8_t k2_[16] = {};
+  uint64_t k1_words_[2] = {};  // the same, as words in memory order
+  uint64_t k2_words_[2] = {};
   size_t count_ = 0;
   Message messages_[kCapacity];
-  uint8_t padded_[kCapacity][16];
-  uint8_t tags_[kCapacity][16];
-  // Work of Finish: the blocks in flight, whose message each is and at which offset.
+  // Message i's first CMAC input block; after Finish, its tag.
+  uint8_t first_[kCapacity][16];
+  // The messages queued with Add, in order.
+  size_t general_count_ = 0;
+  uint16_t general_[kCapacity];
+  // Work of Finish: the later blocks in flight, whose message each is and at which offset.
   uint8_t blocks_[kCapacity][16];
   uint16_t active_[kCapacity];
   size_t offsets_[kCapacity];
