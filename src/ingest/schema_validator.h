@@ -45,6 +45,7 @@ struct CompiledType;
 
 struct CompiledField {
   std::string name;
+  std::string json_member;  // ,"name": as written to the compact JSON
   bool required = false;
   std::unique_ptr<CompiledType> type;
   std::vector<std::string> enum_values;

@@ -56,6 +56,7 @@ Status CompileFields(const std::vector<spec::Field>& in, std::vector<CompiledFie
   for (const spec::Field& f : in) {
     CompiledField c;
     c.name = f.name;
+    c.json_member = ",\"" + f.name + "\":";
     c.required = f.required;
     c.type = std::make_unique<CompiledType>();
     std::string here = where.empty() ? f.name : where + "." + f.name;
@@ -174,11 +175,10 @@ class Walker {
         continue;  // null is absent: not stored
       }
       seen[idx / 64] |= 1ull << (idx % 64);
-      if (!first) out_->push_back(',');
+      // ,"name": (or "name": for the first) in one append.
+      std::string_view member = cf.json_member;
+      out_->append(first ? member.substr(1) : member);
       first = false;
-      out_->push_back('"');
-      out_->append(cf.name);
-      out_->append("\":");
       std::string_view scalar;
       WalkResult r = Value(v, jt, cf, *cf.type, here, false, &scalar);
       if (r != WalkResult::kOk) return r;
