@@ -1,6 +1,7 @@
 #include "engine/distinct_count.h"
 
 #include <algorithm>
+#include <optional>
 #include <vector>
 
 namespace loom::engine {
@@ -72,58 +73,71 @@ uint64_t Mix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// Distinct values among `v` (already mixed), with linear probing in `table`; 0 marks an empty
-// slot, so a 0 value is counted apart.
-uint64_t CountPart(const uint64_t* v, size_t n, std::vector<uint64_t>& table, bool& zero) {
-  size_t cap = 16;
-  while (cap < 2 * n) cap <<= 1;
-  table.assign(cap, 0);
-  const size_t mask = cap - 1;
-  uint64_t distinct = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const uint64_t x = v[i];
-    if (x == 0) {
-      zero = true;
-      continue;
-    }
-    for (size_t slot = x & mask;; slot = (slot + 1) & mask) {
-      if (table[slot] == x) break;
-      if (table[slot] == 0) {
-        table[slot] = x;
-        ++distinct;
-        break;
+// The values partitioned by the high 8 bits of Mix(value), so that each partition's table fits
+// in cache (small inputs: one partition). `values` stay as they are: a window may finalize a
+// state more than once.
+struct Partitions {
+  std::vector<uint64_t> values;
+  std::vector<size_t> start;  // partition p is values[start[p], start[p + 1])
+};
+
+Partitions Partition(const std::vector<uint64_t>& values) {
+  constexpr int kBits = 8;
+  constexpr size_t kParts = size_t{1} << kBits;
+  Partitions out;
+  if (values.size() <= (size_t{1} << 15)) {
+    out.values = values;
+    out.start = {0, values.size()};
+    return out;
+  }
+  out.start.assign(kParts + 1, 0);
+  for (uint64_t x : values) ++out.start[(Mix(x) >> (64 - kBits)) + 1];
+  for (size_t p = 1; p <= kParts; ++p) out.start[p] += out.start[p - 1];
+  std::vector<size_t> next(out.start.begin(), out.start.end() - 1);
+  out.values.resize(values.size());
+  for (uint64_t x : values) out.values[next[Mix(x) >> (64 - kBits)]++] = x;
+  return out;
+}
+
+// Calls seen(x, first) for each value: first is true the first time x is seen. Linear probing on
+// Mix(x); 0 marks an empty slot, so 0 values are followed apart.
+template <typename Seen>
+void Scan(const std::vector<uint64_t>& values, Seen seen) {
+  const Partitions parts = Partition(values);
+  std::vector<uint64_t> table;
+  bool zero = false;
+  for (size_t p = 0; p + 1 < parts.start.size(); ++p) {
+    const size_t n = parts.start[p + 1] - parts.start[p];
+    size_t cap = 16;
+    while (cap < 2 * n) cap <<= 1;
+    table.assign(cap, 0);
+    const size_t mask = cap - 1;
+    for (size_t i = parts.start[p]; i < parts.start[p + 1]; ++i) {
+      const uint64_t x = parts.values[i];
+      if (x == 0) {
+        seen(x, !zero);
+        zero = true;
+        continue;
+      }
+      for (size_t slot = Mix(x) & mask;; slot = (slot + 1) & mask) {
+        if (table[slot] == x) {
+          seen(x, false);
+          break;
+        }
+        if (table[slot] == 0) {
+          table[slot] = x;
+          seen(x, true);
+          break;
+        }
       }
     }
   }
-  return distinct;
 }
 
-// Mixes and partitions the values by their high 8 bits, so that each partition's table fits in
-// cache. Leaves `values` as they are (a window may finalize a state more than once).
 uint64_t CountDistinct(const std::vector<uint64_t>& values) {
-  constexpr int kBits = 8;
-  constexpr size_t kParts = size_t{1} << kBits;
-  constexpr size_t kSmall = 1 << 15;
-  std::vector<uint64_t> table;
-  std::vector<uint64_t> parted(values.size());
-  bool zero = false;
-  if (values.size() <= kSmall) {
-    std::transform(values.begin(), values.end(), parted.begin(), Mix);
-    return CountPart(parted.data(), parted.size(), table, zero) + (zero ? 1 : 0);
-  }
-  std::vector<size_t> start(kParts + 1, 0);
-  for (uint64_t x : values) ++start[(Mix(x) >> (64 - kBits)) + 1];
-  for (size_t p = 1; p <= kParts; ++p) start[p] += start[p - 1];
-  std::vector<size_t> next(start.begin(), start.end() - 1);
-  for (uint64_t x : values) {
-    const uint64_t m = Mix(x);
-    parted[next[m >> (64 - kBits)]++] = m;
-  }
   uint64_t distinct = 0;
-  for (size_t p = 0; p < kParts; ++p) {
-    distinct += CountPart(parted.data() + start[p], start[p + 1] - start[p], table, zero);
-  }
-  return distinct + (zero ? 1 : 0);
+  Scan(values, [&](uint64_t, bool first) { distinct += first ? 1 : 0; });
+  return distinct;
 }
 
 void Finalize(duckdb_function_info, duckdb_aggregate_state* source, duckdb_vector result,
@@ -135,22 +149,69 @@ void Finalize(duckdb_function_info, duckdb_aggregate_state* source, duckdb_vecto
   }
 }
 
-}  // namespace
+// The distinct values seen more than once, ascending, or nullopt past kRepeatedValuesMax.
+std::optional<std::vector<uint64_t>> Repeated(const std::vector<uint64_t>& values) {
+  // Every repeat sighting is recorded; sorting makes them distinct.
+  std::vector<uint64_t> repeated;
+  Scan(values, [&](uint64_t x, bool first) {
+    if (!first) repeated.push_back(x);
+  });
+  std::sort(repeated.begin(), repeated.end());
+  repeated.erase(std::unique(repeated.begin(), repeated.end()), repeated.end());
+  if (repeated.size() > kRepeatedValuesMax) return std::nullopt;
+  return repeated;
+}
 
-Status RegisterDistinctCount(duckdb_connection con) {
+void FinalizeRepeated(duckdb_function_info, duckdb_aggregate_state* source, duckdb_vector result,
+                      idx_t count, idx_t offset) {
+  for (idx_t i = 0; i < count; ++i) {
+    const State& s = StateOf(source[i]);
+    std::optional<std::vector<uint64_t>> repeated =
+        s.values == nullptr ? std::vector<uint64_t>{} : Repeated(*s.values);
+    auto* entries = static_cast<duckdb_list_entry*>(duckdb_vector_get_data(result));
+    const idx_t size = duckdb_list_vector_get_size(result);
+    if (!repeated) {
+      duckdb_vector_ensure_validity_writable(result);
+      duckdb_validity_set_row_invalid(duckdb_vector_get_validity(result), offset + i);
+      entries[offset + i] = {size, 0};
+      continue;
+    }
+    duckdb_list_vector_reserve(result, size + repeated->size());
+    auto* child =
+        static_cast<uint64_t*>(duckdb_vector_get_data(duckdb_list_vector_get_child(result)));
+    std::copy(repeated->begin(), repeated->end(), child + size);
+    duckdb_list_vector_set_size(result, size + repeated->size());
+    entries[offset + i] = {size, repeated->size()};
+  }
+}
+
+bool Register(duckdb_connection con, const char* name, duckdb_logical_type returns,
+              duckdb_aggregate_finalize_t finalize) {
   duckdb_aggregate_function f = duckdb_create_aggregate_function();
-  duckdb_aggregate_function_set_name(f, kDistinctCountFunction);
+  duckdb_aggregate_function_set_name(f, name);
   duckdb_logical_type ubigint = duckdb_create_logical_type(DUCKDB_TYPE_UBIGINT);
   duckdb_aggregate_function_add_parameter(f, ubigint);
-  duckdb_aggregate_function_set_return_type(f, ubigint);
   duckdb_destroy_logical_type(&ubigint);
-  duckdb_aggregate_function_set_functions(f, StateSize, Init, Update, Combine, Finalize);
+  duckdb_aggregate_function_set_return_type(f, returns);
+  duckdb_aggregate_function_set_functions(f, StateSize, Init, Update, Combine, finalize);
   duckdb_aggregate_function_set_destructor(f, Destroy);
   // NULLs reach Update (which skips them): no NULL result for an all-NULL input.
   duckdb_aggregate_function_set_special_handling(f);
   const bool ok = duckdb_register_aggregate_function(con, f) == DuckDBSuccess;
   duckdb_destroy_aggregate_function(&f);
-  if (!ok) return Internal("cannot register " + std::string(kDistinctCountFunction));
+  return ok;
+}
+
+}  // namespace
+
+Status RegisterDistinctCount(duckdb_connection con) {
+  duckdb_logical_type ubigint = duckdb_create_logical_type(DUCKDB_TYPE_UBIGINT);
+  duckdb_logical_type list = duckdb_create_list_type(ubigint);
+  bool ok = Register(con, kDistinctCountFunction, ubigint, &Finalize);
+  ok = ok && Register(con, kRepeatedValuesFunction, list, &FinalizeRepeated);
+  duckdb_destroy_logical_type(&list);
+  duckdb_destroy_logical_type(&ubigint);
+  if (!ok) return Internal("cannot register the distinct count functions");
   return Status::Ok();
 }
 

@@ -2,9 +2,9 @@
 // ONE query, each over the checked relation with its own WHERE: DuckDB reads only the columns a
 // check needs and pushes its filter into the Parquet scan (row-group statistics, dictionaries),
 // which costs less than FILTERed counts over a shared scan of every column. A unique key is first
-// checked on 64-bit hashes (loom_distinct_count, engine/distinct_count.h): as many distinct
-// hashes as rows proves it unique; otherwise the exact count(DISTINCT) runs. Samples and custom
-// SQL run as extra queries only when they are needed.
+// checked on 64-bit hashes (loom_repeated_values, engine/distinct_count.h): no repeated hash
+// proves it unique; otherwise the exact count(DISTINCT) runs, over the rows whose hash repeats
+// when those are few. Samples and custom SQL run as extra queries only when they are needed.
 
 #include <chrono>
 #include <cmath>
@@ -66,6 +66,10 @@ struct Compiled {
   std::string predicate;  // row-level kinds: true for a failing row of `t`
   std::string exact;      // unique: the exact duplicate count, run when `value` is not 0
   std::string sample_sql;
+  // unique: the parts of the queries over the rows whose key hash repeats.
+  std::string narrowed;  // `present AND hash(key) IN (` + hashes + `)`: the rows to look at
+  std::string distinct_key, key;
+  std::string field;  // referential: the checked field (its samples are narrowed by value)
 };
 
 Result<Compiled> Compile(const CheckInput& in, const spec::Expectation& e) {
@@ -85,11 +89,11 @@ Result<Compiled> Compile(const CheckInput& in, const spec::Expectation& e) {
     for (const std::string& f : e.fields) {
       present += (present.empty() ? "" : " AND ") + FieldRef(f) + " IS NOT NULL";
     }
-    // Rows with a present key minus their distinct hashes: 0 proves the key unique (equal keys
-    // hash equal); more is real duplicates or a hash collision, and `exact` tells which.
+    // The hashes of the present keys that repeat: none proves the key unique (equal keys hash
+    // equal); some are real duplicates or a collision, and `exact` tells which.
     const std::string from = " FROM " + rel + " AS t";
-    c.value = "(SELECT count(*) FILTER (WHERE " + present + ") - loom_distinct_count(CASE WHEN " +
-              present + " THEN hash(" + key + ") END)" + from + ")";
+    c.value = "(SELECT loom_repeated_values(CASE WHEN " + present + " THEN hash(" + key + ") END)" +
+              from + ")";
     if (e.fields.size() == 1) {
       c.exact = "SELECT count(" + key + ") - count(DISTINCT " + key + ")" + from;
     } else {
@@ -98,6 +102,9 @@ Result<Compiled> Compile(const CheckInput& in, const spec::Expectation& e) {
     }
     c.sample_sql = "SELECT t.* FROM " + rel + " AS t WHERE " + present +
                    " QUALIFY count(*) OVER (PARTITION BY " + key + ") > 1 ORDER BY " + key;
+    c.narrowed = present + " AND hash(" + key + ") IN (";
+    c.distinct_key = e.fields.size() == 1 ? key : "row(" + key + ")";
+    c.key = key;
   } else if (k == "accepted_values") {
     std::string list;
     for (const std::string& v : e.values)
@@ -122,6 +129,7 @@ Result<Compiled> Compile(const CheckInput& in, const spec::Expectation& e) {
     // NOT IN over the non-null reference keys: DuckDB's mark join, no DISTINCT of the keys.
     c.predicate = f0 + " IS NOT NULL AND " + f0 + " NOT IN (SELECT " + rf + " FROM " + ref_name +
                   " WHERE " + rf + " IS NOT NULL)";
+    c.field = f0;
   } else if (k == "sql") {
     std::string sql = e.sql;
     while (!sql.empty() &&
@@ -299,10 +307,34 @@ Result<CheckReport> RunChecks(const CheckInput& in) {
     r.sample_sql = c.sample_sql;
     std::optional<std::string> value;
     if (!c.value.empty()) value = cell(col++);
-    if (!c.exact.empty() && value && *value != "0") {
-      // Duplicate hashes: real duplicates or a collision; the exact count decides.
-      LOOM_ASSIGN_OR_RETURN(engine::Rows exact, session->QueryRows(c.exact, 1));
-      value = exact.text[0][0];
+    std::string sample_run = r.sample_sql;
+    if (!c.exact.empty() && value == "[]") value = "0";
+    if (!c.exact.empty() && value != "0") {
+      // Duplicate hashes: real duplicates or a collision; the exact count decides. Equal keys
+      // hash equal, so duplicates are only among the rows whose hash repeats: when those hashes
+      // are few, count and sample there instead of over the whole relation.
+      // Past kRepeatedValuesMax hashes the list is NULL: the exact count over every row.
+      std::string exact = c.exact;
+      const json hashes = json::parse(agg.json[0][col - 1], nullptr, false);
+      if (hashes.is_array() && !hashes.empty()) {
+        // All of them for the count (a semi join on a small list), the first few for the samples
+        // (a filter evaluated in the scan, so that only their rows are read whole).
+        std::string all, few;
+        for (size_t i = 0; i < hashes.size(); ++i) {
+          const std::string h = std::to_string(hashes[i].get<uint64_t>());
+          all += (i == 0 ? "" : ", ") + h;
+          if (i < in.max_samples) few += (i == 0 ? "" : ", ") + h + "::UBIGINT";
+        }
+        const std::string from = " FROM " + rel + " AS t WHERE " + c.narrowed;
+        exact = "SELECT count(*) - count(DISTINCT " + c.distinct_key + ")" + from +
+                "SELECT unnest(CAST([" + all + "] AS UBIGINT[])))";
+        if (!few.empty()) {
+          sample_run = "SELECT t.*" + from + few + ") QUALIFY count(*) OVER (PARTITION BY " +
+                       c.key + ") > 1 ORDER BY " + c.key;
+        }
+      }
+      LOOM_ASSIGN_OR_RETURN(engine::Rows counted, session->QueryRows(exact, 1));
+      value = counted.text[0][0];
     }
     const std::string what = e.fields.empty()       ? ""
                              : e.fields.size() == 1 ? e.fields[0]
@@ -385,9 +417,28 @@ Result<CheckReport> RunChecks(const CheckInput& in) {
       }
     }
     if (!r.passed && r.failing == 0) r.failing = 1;
-    if (!r.passed && !r.sample_sql.empty() && in.max_samples > 0) {
+    if (e.kind == "sql") sample_run = r.sample_sql;  // cleared when the query failed
+    if (!r.passed && !c.field.empty() && in.max_samples > 0) {
+      // A join reads every column of every row before LIMIT stops it: first a few missing
+      // values (only the checked column is read), then the rows with those, without a join.
+      Result<engine::Rows> first = session->QueryRows(
+          "SELECT DISTINCT CAST(v AS VARCHAR) FROM (SELECT " + c.field + " AS v FROM " + rel +
+              " AS t WHERE " + c.predicate + " LIMIT " + std::to_string(in.max_samples) + ")",
+          in.max_samples);
+      std::string values;
+      for (size_t i = 0; first.ok() && i < first->size(); ++i) {
+        if (first->text[i][0]) {
+          values += (values.empty() ? "" : ", ") + engine::QuoteString(*first->text[i][0]);
+        }
+      }
+      if (!values.empty()) {
+        sample_run = "SELECT t.* FROM " + rel + " AS t WHERE CAST(" + c.field +
+                     " AS VARCHAR) IN (" + values + ")";
+      }
+    }
+    if (!r.passed && !sample_run.empty() && in.max_samples > 0) {
       Result<engine::Rows> rows = session->QueryRows(
-          "SELECT * FROM (" + r.sample_sql + ") AS s LIMIT " + std::to_string(in.max_samples),
+          "SELECT * FROM (" + sample_run + ") AS s LIMIT " + std::to_string(in.max_samples),
           in.max_samples);
       if (rows.ok()) r.samples = Redacted(in.product, rows->ToJson());
     }

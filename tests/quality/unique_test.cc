@@ -44,6 +44,22 @@ TEST_F(DistinctCountTest, CountsDistinctNonNullValuesExactly) {
             "true");
 }
 
+TEST_F(DistinctCountTest, RepeatedValuesAreListedUpToTheLimit) {
+  EXPECT_EQ(One("SELECT loom_repeated_values(x) FROM (VALUES (7::UBIGINT), (1), (NULL), (0), (0), "
+                "(18446744073709551615), (7), (7), (18446744073709551615), (2)) v(x)"),
+            "[0,7,18446744073709551615]");
+  EXPECT_EQ(One("SELECT loom_repeated_values(x) FROM (VALUES (1::UBIGINT), (2)) v(x)"), "[]");
+  // Past the partitioned size: each 1000th value of 300000 repeats.
+  EXPECT_EQ(One("SELECT len(loom_repeated_values(hash(CASE WHEN range % 1000 = 0 THEN 1 ELSE "
+                "range END))) FROM range(300000)"),
+            "1");
+  EXPECT_EQ(One("SELECT len(loom_repeated_values((range % 4096)::UBIGINT)) FROM range(8192)"),
+            "4096");
+  EXPECT_EQ(One("SELECT loom_repeated_values((range % 4097)::UBIGINT) IS NULL FROM range(8194)"),
+            "true")
+      << "more repeated values than the limit give NULL";
+}
+
 TEST_F(DistinctCountTest, WorksPerGroupAndPerWindowFrame) {
   EXPECT_EQ(One("SELECT bool_and(d = e) FROM (SELECT g, loom_distinct_count(hash(x)) AS d, "
                 "count(DISTINCT x) AS e FROM (SELECT range % 7 AS g, range % (1000 + range % 7) "
@@ -124,6 +140,26 @@ TEST_F(UniqueCheckTest, DuplicatesAreCountedExactlyAndNullKeysAreNotDuplicates) 
   EXPECT_EQ(r.results[1].detail, "49500 duplicate row(s) of (user_id, played_at)");
 }
 
+TEST_F(UniqueCheckTest, FewRepeatedHashesAreCountedAndSampledAmongThoseRowsOnly) {
+  // 120000 rows: each 50th repeats the previous play_id (2400 duplicates, under the 4096
+  // repeated hashes of the narrowed path); each 1000th has no play_id, and is one of those
+  // repeats (120): 2280. The pair repeats on each 60th row (2000), a NULL played_at on each
+  // 300th (400 rows, every one of them a repeat) takes 400 away: 1600.
+  quality::CheckReport r = Check(
+      "SELECT CASE WHEN range % 1000 = 999 THEN NULL ELSE 'p' || (range - CASE WHEN range % 50 = "
+      "49 THEN 1 ELSE 0 END) END AS play_id, 'u' || (range % 7) AS user_id, CASE WHEN range % "
+      "300 = 299 THEN NULL ELSE TIMESTAMPTZ '2026-11-01' + to_seconds(range - CASE WHEN range % "
+      "60 = 59 THEN 7 ELSE 0 END) END AS played_at FROM range(120000)",
+      kBothKeys);
+  ASSERT_EQ(r.results.size(), 2u);
+  EXPECT_EQ(r.results[0].failing, 2280u) << r.results[0].detail;
+  EXPECT_EQ(r.results[1].failing, 1600u) << r.results[1].detail;
+  ASSERT_EQ(r.results[0].samples.size(), 5u);
+  EXPECT_EQ(r.results[0].samples[0]["play_id"], r.results[0].samples[1]["play_id"])
+      << "samples are the rows of a duplicated key, in key order: " << r.results[0].samples;
+  EXPECT_NE(r.results[0].sample_sql.find("QUALIFY"), std::string::npos);
+}
+
 TEST_F(UniqueCheckTest, OneDuplicateAmongManyIsFound) {
   quality::CheckReport r = Check(
       "SELECT 'p' || CASE WHEN range = 99999 THEN 5 ELSE range END AS play_id, 'u' AS user_id, "
@@ -176,6 +212,29 @@ TEST_F(UniquePublishTest, CombinationWithNullsBlocksWithTheExactCount) {
                            "p5,,a1,SE,A,1,2026-11-17T10:00:00Z,x@y.se\n")
                   .ok());
   EXPECT_EQ(CurrentPlaysVersion(), 1u);
+}
+
+TEST_F(UniquePublishTest, ReferentialSamplesAreTheRowsWithMissingValues) {
+  ASSERT_TRUE(Apply(std::string(kDomains) + "---\n" +
+                    PlaysProduct("    - {name: known, kind: referential, fields: [artist_id], "
+                                 "reference: loom://artists/profiles/current, referenceField: "
+                                 "artist_id}\n"))
+                  .ok());
+  ASSERT_TRUE(PublishProfiles("a1,Abba\n").ok());
+  ASSERT_TRUE(PublishPlays("p1,u1,a1,SE,A,1,2026-11-17T10:00:00Z,x@y.se\n"
+                           "p2,u1,a9,SE,A,1,2026-11-17T10:00:00Z,x@y.se\n"
+                           "p3,u1,,SE,A,1,2026-11-17T10:00:00Z,x@y.se\n"
+                           "p4,u1,a9,SE,A,1,2026-11-17T10:00:00Z,x@y.se\n")
+                  .ok());
+  Result<json> runs =
+      platform_->QualityResults(admin_, *Address::Parse("loom://media-player/plays/daily"), 1);
+  ASSERT_TRUE(runs.ok()) << runs.status().ToString();
+  const json& result = (*runs)["runs"][0]["results"][0];
+  EXPECT_EQ(result["failing"], 2) << result.dump();
+  ASSERT_EQ(result["samples"].size(), 2u) << result.dump();
+  for (const json& row : result["samples"]) EXPECT_EQ(row["artist_id"], "a9") << result.dump();
+  EXPECT_NE(result["detail"].get<std::string>().find("2 row(s) whose artist_id"),
+            std::string::npos);
 }
 
 }  // namespace
