@@ -370,8 +370,12 @@ struct SliceRange {
   int64_t first = 0;
   int64_t end = 0;
 };
-Result<StreamSlice> SliceStream(const log::Log& log, const spec::Schema& schema,
-                                const std::string& sql_name, const std::vector<SliceRange>& ranges);
+// Every range gets a file, an empty range an empty one. When `slice` already holds the files of
+// the same partitions (a previous call with the same partitions), they are rewritten in place:
+// their paths stay, so a session opened over that slice reads the new records (such a session
+// does not cache file reads: DuckDB's external file cache is off in a session over a slice).
+Status SliceStream(const log::Log& log, const spec::Schema& schema, const std::string& sql_name,
+                   const std::vector<SliceRange>& ranges, StreamSlice* slice);
 
 // The tier of one stream port: a directory of Parquet tier files and a MANIFEST (JSON, written
 // atomically) listing them. Records are CloudEvents 1.0 structured JSON (one object per record

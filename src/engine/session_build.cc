@@ -69,8 +69,9 @@ std::string RandomHex() {
 // Seal: no file outside the relations' own (and the private export directory), no setting
 // change from here on. The front door keeps user SQL from naming even those files.
 Status SealDatabase(Connection& trusted, const std::vector<std::string>& files,
-                    const std::string& out_dir) {
+                    const std::string& out_dir, bool rewritten_files) {
   std::string seal = "SET TimeZone = 'UTC';\n";
+  if (rewritten_files) seal += "SET enable_external_file_cache = false;\n";
   if (!files.empty()) seal += "SET allowed_paths = " + SqlList(files) + ";\n";
   if (!out_dir.empty()) seal += "SET allowed_directories = " + SqlList({out_dir}) + ";\n";
   seal +=
@@ -188,11 +189,13 @@ Status Session::Impl::Build() {
   }
 
   std::vector<std::string> files;
+  bool slices = false;
   for (const Relation& r : options.relations) {
     files.insert(files.end(), r.files.begin(), r.files.end());
+    slices = slices || !r.record_partitions.empty();
   }
   if (export_file != nullptr) files.push_back(export_file->path());
-  Status s = SealDatabase(*trusted, files, out_dir);
+  Status s = SealDatabase(*trusted, files, out_dir, slices);
   if (!s.ok()) return Internal("cannot seal the session: " + Scrub(s.message()));
   return Status::Ok();
 }

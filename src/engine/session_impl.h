@@ -20,9 +20,10 @@ namespace loom::engine {
 std::string RandomHex();
 
 // Turns external access off except for `files` (read) and `out_dir` (Parquet exports), and locks
-// the configuration of the database behind `trusted`.
+// the configuration of the database behind `trusted`. `rewritten_files`: some files change
+// between queries (stream slices), so DuckDB's external file cache is turned off too.
 Status SealDatabase(Connection& trusted, const std::vector<std::string>& files,
-                    const std::string& out_dir);
+                    const std::string& out_dir, bool rewritten_files = false);
 
 // Stops a query that runs past its deadline by interrupting its connection.
 class Watchdog {

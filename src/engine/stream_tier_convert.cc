@@ -186,22 +186,29 @@ std::string SelectFromStaging(int32_t partition, const std::vector<RelationColum
   return StagingSelect(partition, data_columns, staging);
 }
 
-Result<StreamSlice> SliceStream(const log::Log& log, const spec::Schema& schema,
-                                const std::string& sql_name,
-                                const std::vector<SliceRange>& ranges) {
-  StreamSlice slice;
-  slice.relation.sql_name = sql_name;
-  LOOM_ASSIGN_OR_RETURN(slice.relation.columns, StreamColumns(schema));
-  for (const SliceRange& r : ranges) {
-    if (r.end <= r.first) continue;
-    LOOM_ASSIGN_OR_RETURN(std::unique_ptr<MemFile> mem, MemFile::Create("loom-stream-slice"));
-    LOOM_RETURN_IF_ERROR(
-        WriteStaging(*FileSystem::Default(), log, r.partition, r.first, r.end, "", mem.get()));
-    slice.relation.files.push_back(mem->path());
-    slice.relation.record_partitions.push_back(r.partition);
-    slice.files.push_back(std::move(mem));
+Status SliceStream(const log::Log& log, const spec::Schema& schema, const std::string& sql_name,
+                   const std::vector<SliceRange>& ranges, StreamSlice* slice) {
+  bool same = slice->files.size() == ranges.size() && slice->relation.sql_name == sql_name;
+  for (size_t i = 0; same && i < ranges.size(); ++i) {
+    same = slice->relation.record_partitions[i] == ranges[i].partition;
   }
-  return slice;
+  if (!same) {
+    *slice = StreamSlice{};
+    slice->relation.sql_name = sql_name;
+    for (const SliceRange& r : ranges) {
+      LOOM_ASSIGN_OR_RETURN(std::unique_ptr<MemFile> mem, MemFile::Create("loom-stream-slice"));
+      slice->relation.files.push_back(mem->path());
+      slice->relation.record_partitions.push_back(r.partition);
+      slice->files.push_back(std::move(mem));
+    }
+  }
+  LOOM_ASSIGN_OR_RETURN(slice->relation.columns, StreamColumns(schema));
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    const SliceRange& r = ranges[i];
+    LOOM_RETURN_IF_ERROR(WriteStaging(*FileSystem::Default(), log, r.partition, r.first,
+                                      std::max(r.first, r.end), "", slice->files[i].get()));
+  }
+  return Status::Ok();
 }
 
 std::string TierCrypto::Aad(const std::string& path) const {

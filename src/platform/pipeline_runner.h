@@ -56,6 +56,26 @@ struct Platform::PipelineRunner {
   // One streaming step: everything new on the stream input since the committed progress.
   static Result<pipeline::Run> StreamingStep(Platform& p, const spec::DataProduct& product,
                                              const std::string& trigger);
+  // A streaming step's result rows as CloudEvents: JSON Lines request bodies within the ingest
+  // limits, and each event's id in result order (pipeline_stream_output.cc).
+  struct OutputEvents {
+    std::vector<std::string> bodies;
+    std::vector<std::string> ids;
+  };
+  // The rows of `sql`'s result (its __loom_p/__loom_o/__loom_t columns give each event's id and
+  // time) as events of `source` and `type`, written from the cells' JSON literals.
+  static OutputEvents ToEvents(const engine::Rows& rows, const std::string& input_key,
+                               int64_t first_offset, const Address& source,
+                               const std::string& type);
+  // What publishing them into the output port gave: counts, the first rejection ("event ID:
+  // reason"), and the output offsets [begin, end) written per partition.
+  struct StepOutput {
+    int64_t accepted = 0, duplicates = 0, quarantined = 0;
+    std::string rejection;
+    std::map<int32_t, std::pair<int64_t, int64_t>> ranges;
+  };
+  static Result<StepOutput> PublishOutput(Platform& p, const Caller& service, const Address& port,
+                                          const OutputEvents& events);
   // Whether an on-input pipeline's inputs differ from those its last successful run read.
   static Result<bool> InputsChanged(Platform& p, const spec::DataProduct& product,
                                     const pipeline::Run& last);

@@ -42,6 +42,18 @@ std::string OutputSelect(const spec::Schema& schema, const std::vector<std::stri
   return s;
 }
 
+// Everything a session is opened with, as text: two equal texts open equal sessions.
+std::string OptionsText(const engine::SessionOptions& o) {
+  json relations = json::array();
+  for (const engine::Relation& r : o.relations) {
+    json columns = json::array();
+    for (const engine::RelationColumn& c : r.columns) columns.push_back({c.name, c.type, c.mask});
+    relations.push_back(
+        {r.sql_name, r.files, r.file_aads, r.record_partitions, r.row_filter, columns});
+  }
+  return json{relations, o.threads, o.memory_limit, o.timeout.count(), o.scratch_dir}.dump();
+}
+
 }  // namespace
 
 Result<pipeline::Run> Platform::PipelineRunner::StreamingStep(Platform& p,
@@ -163,6 +175,9 @@ Result<pipeline::Run> Platform::PipelineRunner::StreamingStep(Platform& p,
                " AND ce_offset >= " + std::to_string(begin[part]) + " AND ce_offset < " +
                std::to_string(e) + ")";
     }
+    // What decides the result's columns: the transform and its inputs' columns.
+    json shape = {t.sql, json::array(), bound.columns};
+    for (const spec::TransformStep& step : t.steps) shape[1].push_back({step.kind, step.options});
     for (pipeline::BoundInput& in : bound.inputs) {
       if (in.alias == driver->alias)
         in.select_sql = "SELECT * FROM (" + base_select + ") WHERE " + where;
@@ -182,28 +197,47 @@ Result<pipeline::Run> Platform::PipelineRunner::StreamingStep(Platform& p,
     Result<std::string> composed = pipeline::ComposeSql(t, bound.inputs, bound.columns);
     st = composed.status();
     // The new records alone, read from the log (no Parquet conversion), in the service
-    // principal's session with its masks and row filters, like the tier would be.
-    Result<engine::StreamSlice> slice = Status::Ok();
+    // principal's session with its masks and row filters, like the tier would be. The session
+    // stays for the next step while it would open the same relations with the same rights:
+    // only its slice files are rewritten.
+    std::unique_ptr<StepSession>& kept = p.step_sessions_[run.pipeline];
+    if (kept == nullptr) kept = std::make_unique<StepSession>();
     if (st.ok()) {
       LOOM_ASSIGN_OR_RETURN(std::shared_ptr<OpenStream> ds, p.GetStream(*driver_ref));
       std::vector<engine::SliceRange> ranges;
       for (const auto& [part, e] : end) ranges.push_back({part, begin[part], e});
-      slice = engine::SliceStream(ds->port->stream(), ds->schema, driver_port.SqlName(), ranges);
-      st = slice.status();
+      st = engine::SliceStream(ds->port->stream(), ds->schema, driver_port.SqlName(), ranges,
+                               &kept->slice);
     }
     if (st.ok()) {
-      std::string probe = "SELECT * FROM (" + *composed + ") LIMIT 0";
-      Result<std::unique_ptr<engine::Session>> session =
-          p.OpenSliceSession(service, *composed, {{driver_port.SqlName(), &slice->relation}});
-      st = session.status();
-      std::vector<std::string> cols;
+      Result<engine::SessionOptions> options = p.SessionOptionsFor(
+          service, *composed, std::nullopt, {{driver_port.SqlName(), &kept->slice.relation}});
+      st = options.status();
       if (st.ok()) {
-        Result<engine::Rows> shape = (*session)->QueryRows(probe, 1);
-        st = shape.status();
-        if (shape.ok()) {
-          for (const engine::Column& c : shape->columns) cols.push_back(c.name);
+        std::string opened_with = OptionsText(*options);
+        if (kept->session == nullptr || kept->opened_with != opened_with) {
+          kept->session.reset();
+          kept->columns.clear();
+          Result<std::unique_ptr<engine::Session>> session =
+              engine::Session::Open(std::move(*options));
+          st = session.status();
+          if (st.ok()) {
+            kept->session = std::move(*session);
+            kept->opened_with = std::move(opened_with);
+          }
         }
       }
+      if (st.ok() && (kept->shape != shape.dump() || kept->columns.empty())) {
+        Result<engine::Rows> probe =
+            kept->session->QueryRows("SELECT * FROM (" + *composed + ") LIMIT 0", 1);
+        st = probe.status();
+        if (probe.ok()) {
+          kept->columns.clear();
+          for (const engine::Column& c : probe->columns) kept->columns.push_back(c.name);
+          kept->shape = shape.dump();
+        }
+      }
+      const std::vector<std::string>& cols = kept->columns;
       bool placed = std::find(cols.begin(), cols.end(), "ce_partition") != cols.end() &&
                     std::find(cols.begin(), cols.end(), "ce_offset") != cols.end();
       bool timed = std::find(cols.begin(), cols.end(), "ce_time") != cols.end();
@@ -214,105 +248,38 @@ Result<pipeline::Run> Platform::PipelineRunner::StreamingStep(Platform& p,
                                    "'%Y-%m-%dT%H:%M:%S.%fZ') AS __loom_t"
                                  : "") +
                           " FROM (" + *composed + ") ORDER BY ALL";
-        Result<engine::Rows> rows = (*session)->QueryRows(sql, 10 * kMaxStepEvents);
+        Result<engine::Rows> rows = kept->session->QueryRows(sql, 10 * kMaxStepEvents);
         st = rows.status();
         if (rows.ok()) {
-          json events = json::array();
-          json data = rows->ToJson();
-          std::map<std::string, int> seen;
-          std::string source = Address{product.domain, product.name, "", {}}.ToString();
           std::string type = out_ref->port->stream.event_type.empty()
                                  ? "loom.pipeline." + product.name
                                  : out_ref->port->stream.event_type;
-          for (size_t i = 0; i < data.size(); ++i) {
-            json& row = data[i];
-            std::string id;
-            if (placed) {
-              id = driver_key + "/" + row["__loom_p"].dump() + "/" + row["__loom_o"].dump();
-            } else {
-              id = driver_key + "/" + std::to_string(begin.begin()->second) + "/" +
-                   std::to_string(i);
+          OutputEvents events = ToEvents(*rows, driver_key, begin.begin()->second,
+                                         Address{product.domain, product.name, "", {}}, type);
+          run.rows = static_cast<int64_t>(events.ids.size());
+          Result<StepOutput> published = PublishOutput(p, service, output, events);
+          st = published.status();
+          if (published.ok() && !events.ids.empty()) {
+            pipeline::FaultPoint("pipeline-after-publish");
+            run.detail["accepted"] = published->accepted;
+            run.detail["duplicates"] = published->duplicates;
+            run.detail["quarantined"] = published->quarantined;
+            if (!published->rejection.empty()) {
+              st = InvalidArgument("the transform's output was rejected by " + output.ToString() +
+                                   ": " + published->rejection);
             }
-            // Several result rows of one input event: numbered in result order.
-            int n = seen[id]++;
-            if (n > 0) id += "#" + std::to_string(n);
-            json ev = {{"specversion", "1.0"}, {"id", id}, {"source", source}, {"type", type}};
-            if (row.contains("__loom_t") && row["__loom_t"].is_string())
-              ev["time"] = row["__loom_t"];
-            row.erase("__loom_p");
-            row.erase("__loom_o");
-            row.erase("__loom_t");
-            ev["data"] = row;
-            events.push_back(std::move(ev));
-          }
-          run.rows = static_cast<int64_t>(events.size());
-          if (!events.empty()) {
-            // In requests within the ingest limits (10,000 events, 16 MiB), answers merged.
-            Result<json> published = json{{"accepted", 0},
-                                          {"duplicates", 0},
-                                          {"quarantined", 0},
-                                          {"rejected", 0},
-                                          {"records", json::array()}};
-            constexpr size_t kChunkEvents = 2000;
-            for (size_t at = 0; at < events.size() && published.ok(); at += kChunkEvents) {
-              json chunk = json::array();
-              for (size_t i = at; i < std::min(events.size(), at + kChunkEvents); ++i) {
-                chunk.push_back(events[i]);
-              }
-              Result<json> part = p.PublishEvents(
-                  service, output, "application/cloudevents-batch+json", chunk.dump(), {});
-              if (!part.ok()) {
-                published = part.status();
-                break;
-              }
-              for (const char* k : {"accepted", "duplicates", "quarantined", "rejected"}) {
-                (*published)[k] = (*published)[k].get<int64_t>() + (*part)[k].get<int64_t>();
-              }
-              for (json& r : (*part)["records"]) {
-                r["index"] = r["index"].get<size_t>() + at;
-                (*published)["records"].push_back(std::move(r));
-              }
+            json ranges = json::array();
+            for (const auto& [op, r] : published->ranges) {
+              ranges.push_back(
+                  {{"partition", op}, {"offsetBegin", r.first}, {"offsetEnd", r.second}});
             }
-            st = published.status();
-            if (published.ok()) {
-              pipeline::FaultPoint("pipeline-after-publish");
-              run.detail["accepted"] = (*published)["accepted"];
-              run.detail["duplicates"] = (*published)["duplicates"];
-              run.detail["quarantined"] = (*published)["quarantined"];
-              if ((*published)["rejected"].get<int64_t>() > 0) {
-                std::string reason;
-                for (const json& r : (*published)["records"]) {
-                  if (r.value("outcome", "") == "rejected") {
-                    reason = "event " + events[r["index"].get<size_t>()]["id"].get<std::string>() +
-                             ": " + r.value("reason", "");
-                    break;
-                  }
-                }
-                st = InvalidArgument("the transform's output was rejected by " + output.ToString() +
-                                     ": " + reason);
-              }
-              std::map<int32_t, std::pair<int64_t, int64_t>> out_ranges;
-              for (const json& r : (*published)["records"]) {
-                if (!r.contains("partition") || !r.contains("offset")) continue;
-                int32_t op = r["partition"].get<int32_t>();
-                int64_t oo = r["offset"].get<int64_t>();
-                auto [it, fresh] = out_ranges.try_emplace(op, oo, oo + 1);
-                if (!fresh) {
-                  it->second.first = std::min(it->second.first, oo);
-                  it->second.second = std::max(it->second.second, oo + 1);
-                }
-              }
-              json ranges = json::array();
-              for (const auto& [op, r] : out_ranges) {
-                ranges.push_back(
-                    {{"partition", op}, {"offsetBegin", r.first}, {"offsetEnd", r.second}});
-              }
-              run.detail["outputRanges"] = ranges;
-            }
+            run.detail["outputRanges"] = ranges;
           }
         }
       }
     }
+    // A failed step opens its session afresh the next time.
+    if (!st.ok()) p.step_sessions_.erase(run.pipeline);
   } else {
     // Windows: per partition, an event is late when its window ended at or before the
     // partition's watermark (the largest event time before it, less the allowed lateness).

@@ -23,6 +23,7 @@
 
 #include "catalog/catalog.h"
 #include "core/core.h"
+#include "core/sealed_file.h"  // engine::StreamSlice owns MemFiles (StepSession)
 #include "engine/engine.h"
 #include "governance/governance.h"
 #include "ingest/ingest.h"
@@ -356,6 +357,12 @@ class Platform {
  private:
   explicit Platform(Options options);
 
+  // --- streams.cc ---
+  // PublishEvents without the JSON answer: the checks, the ingest, its counts and audit entry.
+  Result<ingest::IngestResult> IngestEvents(
+      const Caller& caller, const Address& port, std::string_view content_type,
+      std::string_view body, const std::vector<std::pair<std::string, std::string>>& headers);
+
   // --- governance.cc ---
   struct ProductDiff {
     std::string address, from, to;
@@ -467,10 +474,11 @@ class Platform {
   // OpenQuerySession, where each stream port named in `slices` (by SQL name) is that slice of
   // its records (engine::SliceStream) instead of its tier: same access check, masks and row
   // filters. The slices' files must outlive the session.
-  Result<std::unique_ptr<engine::Session>> OpenSliceSession(
-      const Caller& caller, const std::string& sql,
-      const std::map<std::string, const engine::Relation*>& slices);
   Result<std::unique_ptr<engine::Session>> OpenSession(
+      const Caller& caller, const std::string& sql, std::optional<TimestampMicros> as_of,
+      const std::map<std::string, const engine::Relation*>& slices);
+  // What OpenSession opens: the relations the caller may read, protected.
+  Result<engine::SessionOptions> SessionOptionsFor(
       const Caller& caller, const std::string& sql, std::optional<TimestampMicros> as_of,
       const std::map<std::string, const engine::Relation*>& slices);
   // Wakes the background pipelines (new events were appended to a stream port).
@@ -538,6 +546,17 @@ class Platform {
   std::mutex pipeline_state_mu_;
   std::unique_ptr<pipeline::StateStore> pipeline_state_;  // guarded by pipeline_state_mu_
   std::mutex pipeline_run_mu_;                            // held for the whole of a run
+  // A streaming step's session, kept for the pipeline's next step while that would open the
+  // same relations with the same grants and masks: only its slice files are rewritten
+  // (pipeline_stream.cc). By pipeline; guarded by pipeline_run_mu_.
+  struct StepSession {
+    std::string opened_with;  // the session's options, as text
+    std::string shape;        // the transform and its inputs' columns, and its result's columns
+    std::vector<std::string> columns;
+    engine::StreamSlice slice;
+    std::unique_ptr<engine::Session> session;  // reads slice's files: declared after them
+  };
+  std::map<std::string, std::unique_ptr<StepSession>> step_sessions_;
   std::thread pipelines_thread_;  // background pipelines (StartBackgroundJobs)
   Status pipelines_status_;       // guarded by jobs_mu_
   std::condition_variable pipelines_cv_;

@@ -99,7 +99,7 @@ Result<engine::Relation> Platform::StreamRelation(const PortRef& ref) {
   return s->tier->ToRelation(a.SqlName(), s->schema);
 }
 
-Result<json> Platform::PublishEvents(
+Result<ingest::IngestResult> Platform::IngestEvents(
     const Caller& caller, const Address& address, std::string_view content_type,
     std::string_view body, const std::vector<std::pair<std::string, std::string>>& headers) {
   LOOM_RETURN_IF_ERROR(Require(caller, address, security::Operation::kWrite, "ingest").status());
@@ -129,6 +129,14 @@ Result<json> Platform::PublishEvents(
                      {{"address", address.ToString()}, {"error", counted.ToString()}});
   }
   LOOM_RETURN_IF_ERROR(Audited(caller, "ingest", address, static_cast<int64_t>(result.accepted)));
+  return result;
+}
+
+Result<json> Platform::PublishEvents(
+    const Caller& caller, const Address& address, std::string_view content_type,
+    std::string_view body, const std::vector<std::pair<std::string, std::string>>& headers) {
+  LOOM_ASSIGN_OR_RETURN(ingest::IngestResult result,
+                        IngestEvents(caller, address, content_type, body, headers));
   json records = json::array();
   for (size_t i = 0; i < result.records.size(); ++i) {
     const ingest::RecordResult& r = result.records[i];

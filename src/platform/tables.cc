@@ -47,16 +47,8 @@ std::set<std::pair<std::string, uint64_t>> VersionedNames(const std::string& sql
   return out;
 }
 
-// Whether `sql` may name `sql_name` (a cheap, case-insensitive text test; the front door decides).
-bool MentionsName(const std::string& sql, const std::string& sql_name) {
-  std::string lower = sql;
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  std::string last = sql_name.substr(sql_name.rfind('.') + 1);
-  return lower.find(last) != std::string::npos;
-}
-
 // Whether `sql` holds each of the domain, product and port words of `sql_name`, in any case
-// (a narrower test than MentionsName, for what is costly to open).
+// (a loose test, for what is costly to open: a port it misses would be unknown to the query).
 bool MentionsEveryPart(const std::string& sql, const std::string& sql_name) {
   std::string lower = sql;
   for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -223,13 +215,15 @@ Result<std::unique_ptr<engine::Session>> Platform::OpenQuerySession(
   return OpenSession(caller, sql, as_of, {});
 }
 
-Result<std::unique_ptr<engine::Session>> Platform::OpenSliceSession(
-    const Caller& caller, const std::string& sql,
+Result<std::unique_ptr<engine::Session>> Platform::OpenSession(
+    const Caller& caller, const std::string& sql, std::optional<TimestampMicros> as_of,
     const std::map<std::string, const engine::Relation*>& slices) {
-  return OpenSession(caller, sql, std::nullopt, slices);
+  LOOM_ASSIGN_OR_RETURN(engine::SessionOptions options,
+                        SessionOptionsFor(caller, sql, as_of, slices));
+  return engine::Session::Open(std::move(options));
 }
 
-Result<std::unique_ptr<engine::Session>> Platform::OpenSession(
+Result<engine::SessionOptions> Platform::SessionOptionsFor(
     const Caller& caller, const std::string& sql, std::optional<TimestampMicros> as_of,
     const std::map<std::string, const engine::Relation*>& slices) {
   std::shared_ptr<const security::Authorizer> authz = Authz();
@@ -252,7 +246,7 @@ Result<std::unique_ptr<engine::Session>> Platform::OpenSession(
       PortRef ref{product, &port};
       if (port.kind == spec::PortKind::kStream) {
         // Only streams the SQL names are brought up to date (tiering costs a conversion).
-        if (!MentionsName(sql, a.SqlName())) continue;
+        if (!MentionsEveryPart(sql, a.SqlName())) continue;
         engine::Relation r;
         if (auto slice = slices.find(a.SqlName()); slice != slices.end()) {
           r = *slice->second;
@@ -287,7 +281,7 @@ Result<std::unique_ptr<engine::Session>> Platform::OpenSession(
       }
     }
   }
-  return engine::Session::Open(std::move(options));
+  return options;
 }
 
 Result<std::unique_ptr<Platform::PreparedQuery>> Platform::PrepareQuery(
