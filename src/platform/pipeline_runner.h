@@ -57,16 +57,27 @@ struct Platform::PipelineRunner {
   static Result<pipeline::Run> StreamingStep(Platform& p, const spec::DataProduct& product,
                                              const std::string& trigger);
   // A streaming step's result rows as CloudEvents: JSON Lines request bodies within the ingest
-  // limits, and each event's id in result order (pipeline_stream_output.cc).
+  // limits, and where each event came from (pipeline_stream_output.cc).
   struct OutputEvents {
     std::vector<std::string> bodies;
-    std::vector<std::string> ids;
+    std::string input_key;
+    int64_t first_offset = 0;
+    struct Place {
+      int32_t partition = -1;  // -1: the result does not say (the id is first_offset/index)
+      int64_t offset = 0;
+      int32_t n = 0;  // the n-th row of that input event (0: the first)
+    };
+    std::vector<Place> places;
+    size_t size() const { return places.size(); }
+    // "<input port>/<partition>/<offset>[#n]": stable, so a replayed step is de-duplicated.
+    std::string Id(size_t i) const;
   };
-  // The rows of `sql`'s result (its __loom_p/__loom_o/__loom_t columns give each event's id and
-  // time) as events of `source` and `type`, written from the cells' JSON literals.
-  static OutputEvents ToEvents(const engine::Rows& rows, const std::string& input_key,
-                               int64_t first_offset, const Address& source,
-                               const std::string& type);
+  // The rows of a result whose __loom_p/__loom_o columns (first, when present) give each
+  // event's input place and __loom_t its time, as events of `source` and `type`, written from
+  // the cells' JSON literals. kResourceExhausted past `max_rows`.
+  static Result<OutputEvents> ToEvents(engine::QueryResult& result, const std::string& input_key,
+                                       int64_t first_offset, const Address& source,
+                                       const std::string& type, size_t max_rows);
   // What publishing them into the output port gave: counts, the first rejection ("event ID:
   // reason"), and the output offsets [begin, end) written per partition.
   struct StepOutput {

@@ -242,24 +242,31 @@ Result<pipeline::Run> Platform::PipelineRunner::StreamingStep(Platform& p,
                     std::find(cols.begin(), cols.end(), "ce_offset") != cols.end();
       bool timed = std::find(cols.begin(), cols.end(), "ce_time") != cols.end();
       if (st.ok()) {
-        std::string sql = "SELECT " + OutputSelect(product.schema, cols) +
-                          (placed ? ", ce_partition AS __loom_p, ce_offset AS __loom_o" : "") +
+        // The input event's place first: ORDER BY ALL then keeps the input's order, and the
+        // rows one input event gives stay together (in the order of their values).
+        std::string sql = std::string("SELECT ") +
+                          (placed ? "ce_partition AS __loom_p, ce_offset AS __loom_o, " : "") +
+                          OutputSelect(product.schema, cols) +
                           (timed ? ", strftime(timezone('UTC', ce_time), "
                                    "'%Y-%m-%dT%H:%M:%S.%fZ') AS __loom_t"
                                  : "") +
                           " FROM (" + *composed + ") ORDER BY ALL";
-        Result<engine::Rows> rows = kept->session->QueryRows(sql, 10 * kMaxStepEvents);
-        st = rows.status();
-        if (rows.ok()) {
+        Result<std::unique_ptr<engine::QueryResult>> result = kept->session->Query(sql);
+        Result<OutputEvents> events = result.status();
+        if (result.ok()) {
           std::string type = out_ref->port->stream.event_type.empty()
                                  ? "loom.pipeline." + product.name
                                  : out_ref->port->stream.event_type;
-          OutputEvents events = ToEvents(*rows, driver_key, begin.begin()->second,
-                                         Address{product.domain, product.name, "", {}}, type);
-          run.rows = static_cast<int64_t>(events.ids.size());
-          Result<StepOutput> published = PublishOutput(p, service, output, events);
+          events =
+              ToEvents(**result, driver_key, begin.begin()->second,
+                       Address{product.domain, product.name, "", {}}, type, 10 * kMaxStepEvents);
+        }
+        st = events.status();
+        if (events.ok()) {
+          run.rows = static_cast<int64_t>(events->size());
+          Result<StepOutput> published = PublishOutput(p, service, output, *events);
           st = published.status();
-          if (published.ok() && !events.ids.empty()) {
+          if (published.ok() && events->size() > 0) {
             pipeline::FaultPoint("pipeline-after-publish");
             run.detail["accepted"] = published->accepted;
             run.detail["duplicates"] = published->duplicates;

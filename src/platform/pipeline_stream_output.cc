@@ -1,8 +1,9 @@
 // A streaming step's output: the result rows become CloudEvents written straight from the
-// cells' JSON literals (no JSON objects per row) and go into the output port through the same
-// checked ingest path as any producer's events, in requests within the ingest limits.
+// cells' JSON literals as DuckDB streams them (no JSON objects, no row copies) and go into the
+// output port through the same checked ingest path as any producer's events, in requests within
+// the ingest limits.
 
-#include <unordered_map>
+#include <charconv>
 
 #include "platform/pipeline_runner.h"
 
@@ -14,65 +15,99 @@ constexpr size_t kRequestBytes = size_t{8} << 20;  // half of ingest::Limits::ma
 
 std::string JsonText(const std::string& s) { return nlohmann::json(s).dump(); }
 
+template <typename T>
+T ParseInt(const std::string& text) {
+  T v{};
+  std::from_chars(text.data(), text.data() + text.size(), v);
+  return v;
+}
+
 }  // namespace
 
-Platform::PipelineRunner::OutputEvents Platform::PipelineRunner::ToEvents(
-    const engine::Rows& rows, const std::string& input_key, int64_t first_offset,
-    const Address& source, const std::string& type) {
-  int p_col = -1, o_col = -1, t_col = -1;
+std::string Platform::PipelineRunner::OutputEvents::Id(size_t i) const {
+  const Place& at = places[i];
+  std::string id = input_key + "/";
+  if (at.partition < 0) return id + std::to_string(first_offset) + "/" + std::to_string(i);
+  id += std::to_string(at.partition) + "/" + std::to_string(at.offset);
+  if (at.n > 0) id += "#" + std::to_string(at.n);
+  return id;
+}
+
+Result<Platform::PipelineRunner::OutputEvents> Platform::PipelineRunner::ToEvents(
+    engine::QueryResult& result, const std::string& input_key, int64_t first_offset,
+    const Address& source, const std::string& type, size_t max_rows) {
+  const std::vector<engine::Column>& columns = result.columns();
+  const bool placed =
+      columns.size() >= 2 && columns[0].name == "__loom_p" && columns[1].name == "__loom_o";
+  int t_col = -1;
   std::vector<size_t> data_cols;
-  for (size_t c = 0; c < rows.columns.size(); ++c) {
-    const std::string& name = rows.columns[c].name;
-    if (name == "__loom_p") {
-      p_col = static_cast<int>(c);
-    } else if (name == "__loom_o") {
-      o_col = static_cast<int>(c);
-    } else if (name == "__loom_t") {
-      t_col = static_cast<int>(c);
-    } else {
-      data_cols.push_back(c);
-    }
-  }
   std::vector<std::string> keys;  // "name": per data column
-  for (size_t c : data_cols) keys.push_back(JsonText(rows.columns[c].name) + ":");
+  for (size_t c = placed ? 2 : 0; c < columns.size(); ++c) {
+    if (columns[c].name == "__loom_t") {
+      t_col = static_cast<int>(c);
+      continue;
+    }
+    data_cols.push_back(c);
+    keys.push_back(JsonText(columns[c].name) + ":");
+  }
   const std::string head = R"({"specversion":"1.0","source":)" + JsonText(source.ToString()) +
-                           R"(,"type":)" + JsonText(type) + R"(,"id":)";
+                           R"(,"type":)" + JsonText(type) + R"(,"id":")";
   // The input port's key, as the inside of a JSON string.
-  std::string key_text = JsonText(input_key);
+  std::string key_text = JsonText(input_key + "/");
   key_text = key_text.substr(1, key_text.size() - 2);
   OutputEvents out;
-  out.ids.reserve(rows.size());
-  std::unordered_map<std::string, int> seen;
-  std::string body;
+  out.input_key = input_key;
+  out.first_offset = first_offset;
+  std::string body, p_text, o_text;
   size_t in_body = 0;
-  for (size_t r = 0; r < rows.size(); ++r) {
-    std::string id = input_key + "/";
-    if (p_col >= 0 && o_col >= 0) {
-      id += rows.Get(r, static_cast<size_t>(p_col)) + "/" + rows.Get(r, static_cast<size_t>(o_col));
-    } else {
-      id += std::to_string(first_offset) + "/" + std::to_string(r);
+  while (true) {
+    LOOM_ASSIGN_OR_RETURN(const engine::Chunk* chunk, result.Next());
+    if (chunk == nullptr) break;
+    if (out.size() + chunk->num_rows() > max_rows) {
+      return ResourceExhausted("the step's result has more than " + std::to_string(max_rows) +
+                               " rows");
     }
-    // Several result rows of one input event: numbered in result order.
-    int n = seen[id]++;
-    if (n > 0) id += "#" + std::to_string(n);
-    body += head;
-    body += JsonText(id);
-    if (t_col >= 0 && rows.text[r][static_cast<size_t>(t_col)]) {
-      body += R"(,"time":)";
-      body += rows.json[r][static_cast<size_t>(t_col)];
-    }
-    body += R"(,"data":{)";
-    for (size_t k = 0; k < data_cols.size(); ++k) {
-      if (k > 0) body += ',';
-      body += keys[k];
-      body += rows.json[r][data_cols[k]];
-    }
-    body += "}}\n";
-    out.ids.push_back(std::move(id));
-    if (++in_body == kRequestEvents || body.size() >= kRequestBytes) {
-      out.bodies.push_back(std::move(body));
-      body.clear();
-      in_body = 0;
+    for (size_t r = 0; r < chunk->num_rows(); ++r) {
+      OutputEvents::Place at;
+      body += head;
+      body += key_text;
+      if (placed) {
+        p_text.clear();
+        o_text.clear();
+        chunk->AppendText(0, r, &p_text);
+        chunk->AppendText(1, r, &o_text);
+        at.partition = ParseInt<int32_t>(p_text);
+        at.offset = ParseInt<int64_t>(o_text);
+        // Rows of one input event are adjacent (ordered by place first): numbered in order.
+        if (!out.places.empty() && out.places.back().partition == at.partition &&
+            out.places.back().offset == at.offset) {
+          at.n = out.places.back().n + 1;
+        }
+        body += p_text;
+        body += '/';
+        body += o_text;
+        if (at.n > 0) body += "#" + std::to_string(at.n);
+      } else {
+        body += std::to_string(first_offset) + "/" + std::to_string(out.size());
+      }
+      body += '"';
+      if (t_col >= 0 && !chunk->IsNull(static_cast<size_t>(t_col), r)) {
+        body += R"(,"time":)";
+        chunk->AppendJson(static_cast<size_t>(t_col), r, &body);
+      }
+      body += R"(,"data":{)";
+      for (size_t k = 0; k < data_cols.size(); ++k) {
+        if (k > 0) body += ',';
+        body += keys[k];
+        chunk->AppendJson(data_cols[k], r, &body);
+      }
+      body += "}}\n";
+      out.places.push_back(at);
+      if (++in_body == kRequestEvents || body.size() >= kRequestBytes) {
+        out.bodies.push_back(std::move(body));
+        body.clear();
+        in_body = 0;
+      }
     }
   }
   if (!body.empty()) out.bodies.push_back(std::move(body));
@@ -82,7 +117,7 @@ Platform::PipelineRunner::OutputEvents Platform::PipelineRunner::ToEvents(
 Result<Platform::PipelineRunner::StepOutput> Platform::PipelineRunner::PublishOutput(
     Platform& p, const Caller& service, const Address& port, const OutputEvents& events) {
   StepOutput out;
-  size_t index = 0;  // of the request's first event in `events.ids`
+  size_t index = 0;  // of the request's first event
   for (const std::string& body : events.bodies) {
     LOOM_ASSIGN_OR_RETURN(ingest::IngestResult result,
                           p.IngestEvents(service, port, "application/x-ndjson", body, {}));
@@ -92,7 +127,7 @@ Result<Platform::PipelineRunner::StepOutput> Platform::PipelineRunner::PublishOu
     for (size_t i = 0; i < result.records.size(); ++i) {
       const ingest::RecordResult& r = result.records[i];
       if (r.outcome == ingest::Outcome::kRejected && out.rejection.empty()) {
-        out.rejection = "event " + events.ids[index + i] + ": " + r.reason;
+        out.rejection = "event " + events.Id(index + i) + ": " + r.reason;
       }
       if (r.partition < 0 || r.offset < 0) continue;
       auto [it, fresh] = out.ranges.try_emplace(r.partition, r.offset, r.offset + 1);

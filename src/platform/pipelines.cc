@@ -40,9 +40,9 @@ Result<std::vector<spec::DataProduct>> Platform::LoadProducts() {
     LOOM_ASSIGN_OR_RETURN(
         catalog::StoredDocument doc,
         catalog_->Get(catalog::ProductKey(summary.domain, summary.name), std::nullopt));
-    LOOM_ASSIGN_OR_RETURN(std::vector<spec::Document> docs,
-                          spec::ParseDocuments(doc.yaml, doc.key));
-    if (docs.size() == 1 && docs[0].product() != nullptr) out.push_back(*docs[0].product());
+    // Parsed once per stored version (LoadProduct keeps them): every ingest wakes this loop.
+    LOOM_ASSIGN_OR_RETURN(spec::DataProduct product, LoadProduct(doc));
+    out.push_back(std::move(product));
   }
   return out;
 }
