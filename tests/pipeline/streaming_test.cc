@@ -100,5 +100,33 @@ TEST_F(StreamingTest, AStreamOutputIsExactlyOnceAcrossAReplay) {
             "4,4\n");
 }
 
+TEST_F(StreamingTest, SeveralRowsOfOneEventGetNumberedIdsThatAReplayRecognises) {
+  ApplyMesh("fanout.yaml");
+  PublishPlays({{"e1", "p1", "u1", "t1", "2026-01-01T10:00:00Z"},
+                {"e2", "p2", "u2", "t2", "2026-01-01T10:01:00Z"}});
+  Result<json> step = Step("loom://media-player/play-tags");
+  ASSERT_TRUE(step.ok()) << step.status().ToString();
+  EXPECT_EQ((*step)["runs"][0]["detail"]["accepted"], 4) << step->dump();
+  // In the input's order; each event's rows in the order of their values, #1 for the second.
+  EXPECT_EQ(Query("SELECT play_id, artist_id, regexp_replace(ce_id, '^.*/events/[0-9]+/[0-9]+', "
+                  "'#0') "
+                  "FROM media_player.play_tags.tags ORDER BY ce_offset"),
+            "p1,tag-a,#0\np1,tag-b,#0#1\np2,tag-a,#0\np2,tag-b,#0#1\n");
+  platform::Platform::RebuildRequest again;
+  Result<json> replay =
+      platform_->Rebuild(admin_, *Address::Parse("loom://media-player/play-tags"), again);
+  ASSERT_TRUE(replay.ok()) << replay.status().ToString();
+  EXPECT_EQ((*replay)["runs"][0]["detail"]["duplicates"], 4) << replay->dump();
+  EXPECT_EQ(Query("SELECT count(*) FROM media_player.play_tags.tags"), "4\n");
+  // An outsider cannot run it, nor learn that it exists.
+  platform::Caller outsider;
+  outsider.identity.principal = "user:mallory";
+  outsider.identity.administrator = false;
+  EXPECT_EQ(platform_->RunPipeline(outsider, *Address::Parse("loom://media-player/play-tags"))
+                .status()
+                .code(),
+            StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace loom::pipeline
