@@ -32,7 +32,7 @@ std::string KeyedDigest(const std::string& col, const MaskKey& key, std::string_
   return "sha256('" + key.hex + ":" + std::string(purpose) + ":' || CAST(" + col + " AS VARCHAR))";
 }
 
-// The hash mask: loom_keyed_hash, the engine's SipHash-2-4-128 (engine/mask_functions.h), of the
+// The hash mask: loom_keyed_hash, the engine's AES-128-CMAC (engine/keyed_hash.h), of the
 // value's text, under a key of its own derived from the mask key. Integers go in as BIGINT (the
 // function hashes their decimal text, what CAST AS VARCHAR gives, without building a string), so
 // an int32 key, an int64 key and a string of the same digits still join.

@@ -322,7 +322,7 @@ struct MaskedColumn {
 // The DuckDB expression that replaces `field` (a column of the same name) for readers without
 // unmask. Methods (kNone on a pii field means redact):
 //   redact   -> '***'                               (VARCHAR; NULL stays NULL)
-//   hash     -> loom_keyed_hash: SipHash-2-4-128 of the value text under a key derived from
+//   hash     -> loom_keyed_hash: AES-128-CMAC of the value text under a key derived from
 //               `key` (UUID; equal in, equal out; ints hash as their decimal text)
 //   tokenize -> 'tok_' || 16 hex of a keyed sha256  (VARCHAR; stable)
 //   truncate -> dates and timestamps to the month, numbers down to a multiple of 10, strings to
