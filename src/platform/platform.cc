@@ -6,6 +6,12 @@
 #include "platform/json_views.h"
 
 namespace loom::platform {
+namespace {
+
+// The least time from the start of one background pipeline pass to the start of the next.
+constexpr std::chrono::milliseconds kMinPipelinePass{20};
+
+}  // namespace
 
 Platform::Platform(Options options) : options_(std::move(options)) {}
 Platform::~Platform() {
@@ -46,13 +52,17 @@ void Platform::StartBackgroundJobs(std::chrono::milliseconds tick) {
   pipelines_thread_ = std::thread([this] {
     std::unique_lock<std::mutex> lock(jobs_mu_);
     while (!jobs_stop_) {
+      const auto started = std::chrono::steady_clock::now();
       lock.unlock();
       Result<nlohmann::json> r = RunDuePipelines();
       lock.lock();
       pipelines_status_ = r.status();
-      // Back to back while events arrive (streaming steps decide freshness), else every tick.
+      // Again as soon as events arrive (streaming steps decide freshness), else every tick; but
+      // passes start at least kMinPipelinePass apart, so that a stream of small appends (one
+      // wake each) does not spend a core on passes that each find a few events.
       pipelines_cv_.wait_for(lock, options_.pipeline_tick,
                              [this] { return jobs_stop_ || pipelines_woken_; });
+      pipelines_cv_.wait_until(lock, started + kMinPipelinePass, [this] { return jobs_stop_; });
       pipelines_woken_ = false;
     }
   });
