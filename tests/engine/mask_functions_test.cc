@@ -6,13 +6,11 @@
 // tests/security/unit/mask_test.cc through the mask expressions.
 
 #include <gtest/gtest.h>
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
 
 #include <random>
 
 #include "engine/engine.h"
+#include "testing/testing.h"
 
 namespace loom::engine {
 namespace {
@@ -22,28 +20,17 @@ constexpr const char* kKey = "'000102030405060708090a0b0c0d0e0f'";
 // OpenSSL's AES-128-CMAC of `data` under the 16 bytes 00 01 .. 0f (kKey), as DuckDB prints the
 // UUID whose bytes it is.
 std::string CmacUuid(const std::string& data) {
-  unsigned char key[16];
-  for (int i = 0; i < 16; ++i) key[i] = static_cast<unsigned char>(i);
-  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "CMAC", nullptr);
-  EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(mac);
-  char cipher[] = "AES-128-CBC";
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, cipher, 0),
-                         OSSL_PARAM_construct_end()};
-  unsigned char out[16];
-  size_t n = 0;
-  const bool ok =
-      EVP_MAC_init(ctx, key, sizeof key, params) == 1 &&
-      EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1 &&
-      EVP_MAC_final(ctx, out, &n, sizeof out) == 1;
-  EVP_MAC_CTX_free(ctx);
-  EVP_MAC_free(mac);
-  EXPECT_TRUE(ok && n == 16);
+  std::string key(16, '\0');
+  for (int i = 0; i < 16; ++i) key[static_cast<size_t>(i)] = static_cast<char>(i);
+  const std::string out = loom::testing::AesCmac(key, data);
+  const size_t n = out.size();
   std::string hex;
   for (size_t i = 0; i < n; ++i) {
     static const char* kDigits = "0123456789abcdef";
     if (i == 4 || i == 6 || i == 8 || i == 10) hex += '-';
-    hex += kDigits[out[i] >> 4];
-    hex += kDigits[out[i] & 15];
+    const auto byte = static_cast<unsigned char>(out[i]);
+    hex += kDigits[byte >> 4];
+    hex += kDigits[byte & 15];
   }
   return hex;
 }

@@ -8,6 +8,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -138,6 +143,25 @@ int FreePort() {
   int port = ntohs(addr.sin_port);
   close(fd);
   return port;
+}
+
+std::string AesCmac(const std::string& key, const std::string& data) {
+  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "CMAC", nullptr);
+  EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(mac);
+  char cipher[] = "AES-128-CBC";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, cipher, 0),
+                         OSSL_PARAM_construct_end()};
+  unsigned char out[16];
+  size_t n = 0;
+  const bool ok =
+      EVP_MAC_init(ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(), params) ==
+          1 &&
+      EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1 &&
+      EVP_MAC_final(ctx, out, &n, sizeof out) == 1;
+  EVP_MAC_CTX_free(ctx);
+  EVP_MAC_free(mac);
+  EXPECT_TRUE(ok && n == 16);
+  return std::string(reinterpret_cast<char*>(out), n);
 }
 
 }  // namespace loom::testing

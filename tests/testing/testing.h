@@ -41,4 +41,8 @@ std::string ReadFile(const std::string& path);
 // A free TCP port on 127.0.0.1.
 int FreePort();
 
+// OpenSSL's AES-128-CMAC (RFC 4493) of `data` under the 16-byte `key`: 16 raw bytes. The
+// reference the keyed-hash mask is checked against; fails the test on an OpenSSL error.
+std::string AesCmac(const std::string& key, const std::string& data);
+
 }  // namespace loom::testing

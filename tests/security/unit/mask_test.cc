@@ -2,14 +2,13 @@
 // run it.
 
 #include <gtest/gtest.h>
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/params.h>
 
 #include "engine/engine.h"
 #include "security/security.h"
 #include "security_test_util.h"
+#include "testing/testing.h"
 
 namespace loom::security {
 namespace {
@@ -22,26 +21,6 @@ std::string HmacSha256(const std::string& key, const std::string& data) {
   unsigned int n = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &n);
-  return std::string(reinterpret_cast<char*>(out), n);
-}
-
-// OpenSSL's AES-128-CMAC (16 bytes).
-std::string AesCmac(const std::string& key, const std::string& data) {
-  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "CMAC", nullptr);
-  EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(mac);
-  char cipher[] = "AES-128-CBC";
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, cipher, 0),
-                         OSSL_PARAM_construct_end()};
-  unsigned char out[16];
-  size_t n = 0;
-  bool ok =
-      EVP_MAC_init(ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(), params) ==
-          1 &&
-      EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1 &&
-      EVP_MAC_final(ctx, out, &n, sizeof out) == 1;
-  EVP_MAC_CTX_free(ctx);
-  EVP_MAC_free(mac);
-  EXPECT_TRUE(ok && n == 16);
   return std::string(reinterpret_cast<char*>(out), n);
 }
 
@@ -146,7 +125,7 @@ TEST_F(MaskTest, HashIsKeyedStableAndHidesTheValue) {
 TEST_F(MaskTest, HashIsAesCmacOfTheValuesTextUnderADerivedKey) {
   const std::string key = HmacSha256(kKey.hex, "loom-mask:hash").substr(0, 16);
   auto uuid_of = [&](const std::string& text) {
-    std::string mac = AesCmac(key, text);
+    std::string mac = loom::testing::AesCmac(key, text);
     std::string hex;
     for (size_t i = 0; i < mac.size(); ++i) {
       static const char* kDigits = "0123456789abcdef";
