@@ -103,6 +103,19 @@ inline std::unique_ptr<log::Log> OpenLog(const std::string& dir, int32_t partiti
 
 inline constexpr const char* kPlays = "media_player.play_events.events";
 
+// Runs `sql` in a fresh session over `rel`.
+inline Rows QueryRelation(const Relation& rel, const std::string& sql) {
+  SessionOptions so;
+  so.threads = 2;
+  so.relations = {rel};
+  auto session = Session::Open(so);
+  EXPECT_TRUE(session.ok()) << session.status().ToString();
+  if (!session.ok()) return {};
+  auto rows = (*session)->QueryRows(sql);
+  EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+  return rows.ok() ? *rows : Rows{};
+}
+
 // Runs `sql` in a fresh session over the tier's relation (optionally with masks/filter).
 inline Rows QueryTier(const StreamTier& tier, const std::string& sql,
                       const std::string& row_filter = "", const std::string& email_mask = "") {
@@ -113,15 +126,7 @@ inline Rows QueryTier(const StreamTier& tier, const std::string& sql,
   for (RelationColumn& c : rel->columns) {
     if (c.name == "email") c.mask = email_mask;
   }
-  SessionOptions so;
-  so.threads = 2;
-  so.relations = {*rel};
-  auto session = Session::Open(so);
-  EXPECT_TRUE(session.ok()) << session.status().ToString();
-  if (!session.ok()) return {};
-  auto rows = (*session)->QueryRows(sql);
-  EXPECT_TRUE(rows.ok()) << rows.status().ToString();
-  return rows.ok() ? *rows : Rows{};
+  return QueryRelation(*rel, sql);
 }
 
 inline int64_t QueryInt(const StreamTier& tier, const std::string& sql) {

@@ -13,17 +13,6 @@ namespace {
 
 class StreamSliceTest : public ::testing::Test {
  protected:
-  Rows Query(const Relation& rel, const std::string& sql) {
-    SessionOptions so;
-    so.threads = 2;
-    so.relations = {rel};
-    auto session = Session::Open(so);
-    EXPECT_TRUE(session.ok()) << session.status().ToString();
-    if (!session.ok()) return {};
-    auto rows = (*session)->QueryRows(sql);
-    EXPECT_TRUE(rows.ok()) << rows.status().ToString();
-    return rows.ok() ? *rows : Rows{};
-  }
   static std::string Text(const Rows& r) {
     std::string out;
     for (size_t i = 0; i < r.size(); ++i) {
@@ -52,7 +41,7 @@ TEST_F(StreamSliceTest, ASliceHoldsTheSameRowsAsTheTierForItsOffsets) {
                   " WHERE (ce_partition = 0 AND ce_offset >= 10 AND ce_offset < 30) OR "
                   "(ce_partition = 1 AND ce_offset >= 5 AND ce_offset < 8) ORDER BY ALL"));
   EXPECT_EQ(std::count(from_tier.begin(), from_tier.end(), '\n'), 23);
-  EXPECT_EQ(Text(Query(slice.relation, all)), from_tier);
+  EXPECT_EQ(Text(QueryRelation(slice.relation, all)), from_tier);
 }
 
 TEST_F(StreamSliceTest, ASessionOverASliceReadsItsNextRecordsAfterARefill) {
@@ -85,7 +74,7 @@ TEST_F(StreamSliceTest, ASessionOverASliceReadsItsNextRecordsAfterARefill) {
   // Other partitions: new files.
   ASSERT_TRUE(SliceStream(*log, PlaySchema(), kPlays, {{1, 0, 5}}, &slice).ok());
   EXPECT_EQ(slice.relation.files.size(), 1u);
-  EXPECT_EQ(Text(Query(slice.relation, sql)), "5|0|4\n");
+  EXPECT_EQ(Text(QueryRelation(slice.relation, sql)), "5|0|4\n");
 }
 
 TEST_F(StreamSliceTest, MasksAndRowFiltersApplyToASlice) {
@@ -100,9 +89,11 @@ TEST_F(StreamSliceTest, MasksAndRowFiltersApplyToASlice) {
     if (c.name == "email") c.mask = "sha256(email)";
   }
   // Hashed addresses never start with "u1"; the raw ones of the hidden rows are not seen.
-  Rows r = Query(rel, std::string("SELECT count(*) FROM ") + kPlays + " WHERE email LIKE 'u1%'");
+  Rows r =
+      QueryRelation(rel, std::string("SELECT count(*) FROM ") + kPlays + " WHERE email LIKE 'u1%'");
   EXPECT_EQ(Text(r), "0\n");
-  r = Query(rel, std::string("SELECT count(*), min(length(email)), max(ce_offset) FROM ") + kPlays);
+  r = QueryRelation(
+      rel, std::string("SELECT count(*), min(length(email)), max(ce_offset) FROM ") + kPlays);
   EXPECT_EQ(Text(r), "40|64|39\n");
 }
 
