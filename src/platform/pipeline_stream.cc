@@ -176,8 +176,11 @@ Result<pipeline::Run> Platform::PipelineRunner::StreamingStep(Platform& p,
                std::to_string(e) + ")";
     }
     // What decides the result's columns: the transform and its inputs' columns.
-    json shape = {t.sql, json::array(), bound.columns};
-    for (const spec::TransformStep& step : t.steps) shape[1].push_back({step.kind, step.options});
+    json shape_json = {t.sql, json::array(), bound.columns};
+    for (const spec::TransformStep& step : t.steps) {
+      shape_json[1].push_back({step.kind, step.options});
+    }
+    const std::string shape = shape_json.dump();
     for (pipeline::BoundInput& in : bound.inputs) {
       if (in.alias == driver->alias)
         in.select_sql = "SELECT * FROM (" + base_select + ") WHERE " + where;
@@ -227,14 +230,14 @@ Result<pipeline::Run> Platform::PipelineRunner::StreamingStep(Platform& p,
           }
         }
       }
-      if (st.ok() && (kept->shape != shape.dump() || kept->columns.empty())) {
+      if (st.ok() && (kept->shape != shape || kept->columns.empty())) {
         Result<engine::Rows> probe =
             kept->session->QueryRows("SELECT * FROM (" + *composed + ") LIMIT 0", 1);
         st = probe.status();
         if (probe.ok()) {
           kept->columns.clear();
           for (const engine::Column& c : probe->columns) kept->columns.push_back(c.name);
-          kept->shape = shape.dump();
+          kept->shape = shape;
         }
       }
       const std::vector<std::string>& cols = kept->columns;
