@@ -2,7 +2,8 @@
 // into a source stream port at a target rate; a consumer product's streaming pipeline (run by
 // the platform's background jobs, as in `loom serve`) appends them to its own stream port; a
 // reader long-polls that output. Freshness of an event = the time from its acknowledgement on
-// the source to its effect being readable in the consumer's output.
+// the source to its effect being readable in the consumer's output. Readers take pages as the
+// HTTP API serves them (Platform::ReadEventsText) and parse them with simdjson.
 //   bench_pipeline [--data DIR] [--rate EVENTS_PER_S] [--seconds S] [--batch N] [--tick-ms T]
 //                  [--producers P]
 // Prints p50/p99/max freshness, the rate reached, and the baseline measured side by side: a
@@ -20,6 +21,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <simdjson.h>
 
 #include "platform/platform.h"
 
@@ -115,8 +118,9 @@ struct Seen {
   SteadyClock::time_point at;
 };
 
-// Long-polls `port` from the start until `expected` events or `stop`; `key` gives each event's
-// source (partition, offset). Latencies are computed at the end, when every ack time is known.
+// Long-polls `port` from the start until `expected` events or `stop`, reading pages as the HTTP
+// API serves them (Platform::ReadEventsText); `key` gives each event's source (partition,
+// offset). Latencies are computed at the end, when every ack time is known.
 template <typename KeyFn>
 std::vector<Seen> Follow(loom::platform::Platform& p, const std::string& port,
                          std::atomic<bool>& stop, int64_t expected, KeyFn key) {
@@ -126,19 +130,25 @@ std::vector<Seen> Follow(loom::platform::Platform& p, const std::string& port,
   req.max_events = 20000;
   req.wait_ms = 20;
   loom::Address a = *loom::Address::Parse(port);
+  simdjson::dom::parser parser;
   while (static_cast<int64_t>(out.size()) < expected && !stop.load()) {
-    loom::Result<json> page = p.ReadEvents(admin, a, req);
+    loom::Result<std::string> page = p.ReadEventsText(admin, a, req);
     if (!page.ok()) Die("read " + port, page.status());
     auto now = SteadyClock::now();
-    for (const json& e : (*page)["events"]) {
+    simdjson::dom::element doc;
+    if (parser.parse(*page).get(doc) != simdjson::SUCCESS) {
+      Die("read " + port, loom::Internal("the page is not JSON"));
+    }
+    for (simdjson::dom::element e : doc["events"].get_array()) {
       Seen s;
       s.at = now;
       key(e, &s.partition, &s.offset);
       out.push_back(s);
     }
     req.offsets.clear();
-    for (const auto& [k, v] : (*page)["next"].items())
-      req.offsets[std::stoi(k)] = v.template get<int64_t>();
+    for (auto [k, v] : doc["next"].get_object()) {
+      req.offsets[std::stoi(std::string(k))] = v.get_int64().value();
+    }
   }
   return out;
 }
@@ -195,15 +205,16 @@ int main(int argc, char** argv) {
   std::vector<Seen> direct_seen, piped_seen;
   // The baseline and the measured path read side by side while the producer runs.
   std::thread direct_reader([&] {
-    direct_seen = Follow(p, source, stop, total, [](const json& e, int* sp, int64_t* so) {
-      *sp = e["partition"].get<int>();
-      *so = e["offset"].get<int64_t>();
-    });
+    direct_seen =
+        Follow(p, source, stop, total, [](simdjson::dom::element e, int* sp, int64_t* so) {
+          *sp = static_cast<int>(e["partition"].get_int64().value());
+          *so = e["offset"].get_int64().value();
+        });
   });
   std::thread piped_reader([&] {
-    piped_seen = Follow(p, output, stop, total, [](const json& e, int* sp, int64_t* so) {
+    piped_seen = Follow(p, output, stop, total, [](simdjson::dom::element e, int* sp, int64_t* so) {
       // <input port>/<partition>/<offset>
-      std::string id = e["event"]["id"].get<std::string>();
+      std::string id(e["event"]["id"].get_string().value());
       size_t b = id.rfind('/');
       size_t a = id.rfind('/', b - 1);
       *sp = std::stoi(id.substr(a + 1, b - a - 1));

@@ -177,11 +177,15 @@ Status Platform::Protect(const security::Decision& d, const spec::Schema& schema
   return Status::Ok();
 }
 
-Status Platform::ProtectEvents(const security::Decision& d, const spec::Schema& schema,
-                               json& events) {
+bool Platform::ProtectsEvents(const security::Decision& d, const spec::Schema& schema) {
   bool has_pii = false;
   for (const spec::Field& f : schema.fields) has_pii = has_pii || f.pii;
-  if (events.empty() || ((d.unmask || !has_pii) && !d.row_filter)) return Status::Ok();
+  return (!d.unmask && has_pii) || d.row_filter.has_value();
+}
+
+Status Platform::ProtectEvents(const security::Decision& d, const spec::Schema& schema,
+                               json& events) {
+  if (events.empty() || !ProtectsEvents(d, schema)) return Status::Ok();
   // The same masks and filter as a session's view, evaluated by the trusted DuckDB over the
   // events' data: SELECT masked columns FROM the data WHERE the filter.
   engine::Relation r;

@@ -224,6 +224,13 @@ class Platform {
   // endOfStream: every partition was read up to its end offset at the time of the read.
   Result<nlohmann::json> ReadEvents(const Caller& caller, const Address& port,
                                     const ReadRequest& request);
+  // The same page as ReadEvents, as its JSON text, with the same checks, masks, row filters
+  // and audit. Where no mask or row filter applies to the caller, each event is the stored
+  // record's text as it is (the log holds only events its ingest encoded, each a JSON object),
+  // not parsed and written again: its attributes keep their stored order. Otherwise this is
+  // ReadEvents's document, dumped.
+  Result<std::string> ReadEventsText(const Caller& caller, const Address& port,
+                                     const ReadRequest& request);
   // Commits a consumer group's next offsets for a stream port (kept in the catalog).
   Result<nlohmann::json> CommitOffsets(const Caller& caller, const Address& port,
                                        const std::string& group,
@@ -426,6 +433,8 @@ class Platform {
   Status AuditRecord(const security::AuditRecord& record);
   // Applies the caller's masks and row filter (Decision `d`) to a relation of `schema`.
   Status Protect(const security::Decision& d, const spec::Schema& schema, engine::Relation& r);
+  // Whether ProtectEvents changes anything for this decision on a port of `schema`.
+  static bool ProtectsEvents(const security::Decision& d, const spec::Schema& schema);
   // Masks and filters stream events (JSON records) for a reader without unmask or with a filter.
   Status ProtectEvents(const security::Decision& d, const spec::Schema& schema,
                        nlohmann::json& events);
@@ -508,6 +517,26 @@ class Platform {
   Result<std::vector<std::pair<int64_t, int64_t>>> StreamBounds(const PortRef& ref);
   Result<std::optional<TimestampMicros>> NewestEventTime(const PortRef& ref);
   Result<bool> StreamHealthy(const PortRef& ref);
+  // A read of a stream port (streams.cc): the checks done and the start offsets placed by
+  // StartRead; ReadPage then calls `on_record` for each record of one page (long-polling for
+  // up to request.wait_ms when there is none yet), moving `from` past them.
+  struct EventRead {
+    security::Decision decision;
+    std::unique_ptr<PortRef> ref;
+    std::shared_ptr<OpenStream> stream;  // keeps the log alive during the read
+    const log::Log* log = nullptr;       // the port's stream or quarantine
+    Address port;                        // without a version
+    std::vector<int32_t> parts;
+    std::vector<log::Offset> from;  // by partition
+    const char* operation = "tail";
+  };
+  Result<EventRead> StartRead(const Caller& caller, const Address& address,
+                              const ReadRequest& request);
+  Result<bool> ReadPage(EventRead& read, const ReadRequest& request,
+                        const std::function<void(int32_t, const log::RecordView&)>& on_record);
+  // The rest of ReadEvents once StartRead is done.
+  Result<nlohmann::json> ReadEventsJson(const Caller& caller, EventRead& read,
+                                        const ReadRequest& request);
 
   Options options_;
   std::unique_ptr<catalog::Catalog> catalog_;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <thread>
 
@@ -154,44 +155,46 @@ Result<json> Platform::PublishEvents(
               {"records", std::move(records)}};
 }
 
-Result<json> Platform::ReadEvents(const Caller& caller, const Address& address,
-                                  const ReadRequest& req) {
+Result<Platform::EventRead> Platform::StartRead(const Caller& caller, const Address& address,
+                                                const ReadRequest& req) {
   if (req.max_events == 0 || req.max_events > 100000) {
     return InvalidArgument("max events must be between 1 and 100000");
   }
   if (req.wait_ms < 0 || req.wait_ms > 60000) {
     return InvalidArgument("wait must be between 0 and 60000 ms");
   }
+  EventRead read;
   // The quarantine holds raw, unmasked records: its domain's owners only.
-  const char* operation = req.quarantine ? "tail-quarantine" : "tail";
-  LOOM_ASSIGN_OR_RETURN(security::Decision decision,
-                        Require(caller, address, security::Operation::kRead, operation));
+  read.operation = req.quarantine ? "tail-quarantine" : "tail";
+  LOOM_ASSIGN_OR_RETURN(read.decision,
+                        Require(caller, address, security::Operation::kRead, read.operation));
   if (req.quarantine) {
-    LOOM_ASSIGN_OR_RETURN(decision,
+    LOOM_ASSIGN_OR_RETURN(read.decision,
                           Require(caller, Address{address.domain, address.product, "", {}},
-                                  security::Operation::kManageGrants, operation));
+                                  security::Operation::kManageGrants, read.operation));
   }
-  LOOM_ASSIGN_OR_RETURN(std::unique_ptr<PortRef> ref, ResolvePort(address));
-  LOOM_ASSIGN_OR_RETURN(std::shared_ptr<OpenStream> s, GetStream(*ref));
-  const log::Log& lg = req.quarantine ? s->port->quarantine() : s->port->stream();
+  LOOM_ASSIGN_OR_RETURN(read.ref, ResolvePort(address));
+  LOOM_ASSIGN_OR_RETURN(read.stream, GetStream(*read.ref));
+  const log::Log& lg =
+      req.quarantine ? read.stream->port->quarantine() : read.stream->port->stream();
+  read.log = &lg;
   const int32_t n = lg.partitions();
-  std::vector<int32_t> parts;
   if (req.partition) {
     if (*req.partition < 0 || *req.partition >= n) {
       return InvalidArgument("partition " + std::to_string(*req.partition) + ": the port has " +
                              std::to_string(n) + " partition(s)");
     }
-    parts.push_back(*req.partition);
+    read.parts.push_back(*req.partition);
   } else {
-    for (int32_t p = 0; p < n; ++p) parts.push_back(p);
+    for (int32_t p = 0; p < n; ++p) read.parts.push_back(p);
   }
-  Address port{address.domain, address.product, address.port, {}};
+  read.port = Address{address.domain, address.product, address.port, {}};
   std::map<uint32_t, int64_t> committed;
   if (req.group) {
     if (req.group->empty() || req.group->size() > 200) {
       return InvalidArgument("group name must have 1 to 200 characters");
     }
-    LOOM_ASSIGN_OR_RETURN(committed, catalog_->GetOffsets(*req.group, port));
+    LOOM_ASSIGN_OR_RETURN(committed, catalog_->GetOffsets(*req.group, read.port));
   }
   std::optional<TimestampMicros> from_time;
   if (req.from != "earliest" && req.from != "latest") {
@@ -203,8 +206,8 @@ Result<json> Platform::ReadEvents(const Caller& caller, const Address& address,
     from_time = *t;
   }
   // Start offsets, clamped into what the log still holds.
-  std::vector<log::Offset> from(static_cast<size_t>(n));
-  for (int32_t p : parts) {
+  read.from.resize(static_cast<size_t>(n));
+  for (int32_t p : read.parts) {
     LOOM_ASSIGN_OR_RETURN(log::Offset start, lg.StartOffset(p));
     LOOM_ASSIGN_OR_RETURN(log::Offset end, lg.EndOffset(p));
     log::Offset o = start;
@@ -217,60 +220,124 @@ Result<json> Platform::ReadEvents(const Caller& caller, const Address& address,
     } else if (from_time) {
       LOOM_ASSIGN_OR_RETURN(o, lg.OffsetForTimestamp(p, *from_time));
     }
-    from[static_cast<size_t>(p)] = std::clamp(o, start, end);
+    read.from[static_cast<size_t>(p)] = std::clamp(o, start, end);
   }
+  return read;
+}
+
+Result<bool> Platform::ReadPage(
+    EventRead& read, const ReadRequest& req,
+    const std::function<void(int32_t, const log::RecordView&)>& on_record) {
+  const log::Log& lg = *read.log;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(req.wait_ms);
-  json events = json::array();
-  json next = json::object();
   bool end_of_stream = true;
   while (true) {
     end_of_stream = true;
-    size_t budget = req.max_events;
-    if (parts.size() == 1) {
-      int32_t p = parts[0];
-      log::ReadOptions ro;
-      ro.max_records = budget;
-      LOOM_ASSIGN_OR_RETURN(log::ReadResult r, lg.Read(p, from[static_cast<size_t>(p)], ro,
+    size_t seen = 0;
+    log::ReadOptions ro;
+    ro.max_records = req.max_events;
+    if (read.parts.size() == 1) {
+      int32_t p = read.parts[0];
+      LOOM_ASSIGN_OR_RETURN(log::ReadResult r, lg.Read(p, read.from[static_cast<size_t>(p)], ro,
                                                        [&](const log::RecordView& v) {
-                                                         events.push_back(RecordJson(p, v));
+                                                         on_record(p, v);
+                                                         ++seen;
                                                          return true;
                                                        }));
-      from[static_cast<size_t>(p)] = r.next;
+      read.from[static_cast<size_t>(p)] = r.next;
       end_of_stream = r.end_of_stream;
     } else {
       // Partitions not read are kept at their end so the merge skips them.
-      std::vector<log::Offset> merged_from = from;
-      log::ReadOptions ro;
-      ro.max_records = budget;
+      std::vector<log::Offset> merged_from = read.from;
       LOOM_ASSIGN_OR_RETURN(
           log::MergedReadResult r,
           lg.ReadMerged(merged_from, ro, [&](int32_t p, const log::RecordView& v) {
-            events.push_back(RecordJson(p, v));
+            on_record(p, v);
+            ++seen;
             return true;
           }));
-      for (int32_t p : parts) from[static_cast<size_t>(p)] = r.next[static_cast<size_t>(p)];
+      for (int32_t p : read.parts)
+        read.from[static_cast<size_t>(p)] = r.next[static_cast<size_t>(p)];
       end_of_stream = r.end_of_stream;
     }
-    if (!events.empty() || std::chrono::steady_clock::now() >= deadline) break;
+    if (seen > 0 || std::chrono::steady_clock::now() >= deadline) break;
     // Long poll: wait for any partition to grow, a slice at a time.
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     auto slice = std::min<std::chrono::milliseconds>(
-        left,
-        std::chrono::milliseconds(std::max<int64_t>(10, 100 / static_cast<int64_t>(parts.size()))));
-    for (int32_t p : parts) {
-      Status w = lg.WaitFor(p, from[static_cast<size_t>(p)], slice);
+        left, std::chrono::milliseconds(
+                  std::max<int64_t>(10, 100 / static_cast<int64_t>(read.parts.size()))));
+    for (int32_t p : read.parts) {
+      Status w = lg.WaitFor(p, read.from[static_cast<size_t>(p)], slice);
       if (w.ok()) break;
       if (w.code() != StatusCode::kDeadlineExceeded) return w;
     }
   }
-  for (int32_t p : parts) next[std::to_string(p)] = from[static_cast<size_t>(p)].value;
-  if (!req.quarantine) LOOM_RETURN_IF_ERROR(ProtectEvents(decision, ref->product.schema, events));
-  LOOM_RETURN_IF_ERROR(Audited(caller, operation, port, static_cast<int64_t>(events.size())));
-  return json{{"address", port.ToString()},
+  return end_of_stream;
+}
+
+Result<json> Platform::ReadEventsJson(const Caller& caller, EventRead& read,
+                                      const ReadRequest& req) {
+  json events = json::array();
+  LOOM_ASSIGN_OR_RETURN(bool end_of_stream,
+                        ReadPage(read, req, [&](int32_t p, const log::RecordView& v) {
+                          events.push_back(RecordJson(p, v));
+                        }));
+  json next = json::object();
+  for (int32_t p : read.parts) next[std::to_string(p)] = read.from[static_cast<size_t>(p)].value;
+  if (!req.quarantine) {
+    LOOM_RETURN_IF_ERROR(ProtectEvents(read.decision, read.ref->product.schema, events));
+  }
+  LOOM_RETURN_IF_ERROR(
+      Audited(caller, read.operation, read.port, static_cast<int64_t>(events.size())));
+  return json{{"address", read.port.ToString()},
               {"events", std::move(events)},
               {"next", std::move(next)},
               {"endOfStream", end_of_stream}};
+}
+
+Result<json> Platform::ReadEvents(const Caller& caller, const Address& address,
+                                  const ReadRequest& req) {
+  LOOM_ASSIGN_OR_RETURN(EventRead read, StartRead(caller, address, req));
+  return ReadEventsJson(caller, read, req);
+}
+
+Result<std::string> Platform::ReadEventsText(const Caller& caller, const Address& address,
+                                             const ReadRequest& req) {
+  LOOM_ASSIGN_OR_RETURN(EventRead read, StartRead(caller, address, req));
+  // The quarantine's records may be anything a producer sent; masks and row filters need the
+  // events' values: both take the JSON path.
+  if (req.quarantine || ProtectsEvents(read.decision, read.ref->product.schema)) {
+    LOOM_ASSIGN_OR_RETURN(json page, ReadEventsJson(caller, read, req));
+    return page.dump();
+  }
+  std::string out = R"({"address":)" + json(read.port.ToString()).dump() + R"(,"events":[)";
+  size_t count = 0;
+  char number[24];
+  LOOM_ASSIGN_OR_RETURN(
+      bool end_of_stream, ReadPage(read, req, [&](int32_t p, const log::RecordView& v) {
+        out += count++ == 0 ? R"({"partition":)" : R"(,{"partition":)";
+        auto [pe, pc] = std::to_chars(number, number + sizeof number, p);
+        (void)pc;
+        out.append(number, pe);
+        out += R"(,"offset":)";
+        auto [oe, oc] = std::to_chars(number, number + sizeof number, v.offset.value);
+        (void)oc;
+        out.append(number, oe);
+        out += R"(,"event":)";
+        out += v.value;
+        out += '}';
+      }));
+  out += R"(],"next":{)";
+  for (size_t i = 0; i < read.parts.size(); ++i) {
+    int32_t p = read.parts[i];
+    out += (i > 0 ? ",\"" : "\"") + std::to_string(p) +
+           "\":" + std::to_string(read.from[static_cast<size_t>(p)].value);
+  }
+  out += R"(},"endOfStream":)";
+  out += end_of_stream ? "true}" : "false}";
+  LOOM_RETURN_IF_ERROR(Audited(caller, read.operation, read.port, static_cast<int64_t>(count)));
+  return out;
 }
 
 Result<json> Platform::CommitOffsets(const Caller& caller, const Address& address,

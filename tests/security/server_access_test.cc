@@ -284,6 +284,53 @@ TEST_F(ServerAccessTest, APrincipalGetsExactlyItsGrantsOverHttp) {
   }
 }
 
+TEST_F(ServerAccessTest, StreamReadsMaskAndFilterWhileOwnersGetTheStoredEvents) {
+  std::string ann = TokenFor("user:ann", {"read"});
+  std::string eve = TokenFor("user:eve", {"read"});
+  const std::string path = "/v1/products/clinic/visits/ports/events/events";
+  // The administrator: both events, in clear, as they were published.
+  std::string body;
+  ASSERT_EQ(Status(port_, server_->token(), path, nullptr, &body), 200) << body;
+  json page = json::parse(body);
+  EXPECT_EQ(page["address"], "loom://clinic/visits/events");
+  ASSERT_EQ(page["events"].size(), 2u) << body;
+  for (int i = 0; i < 2; ++i) {
+    const json& e = page["events"][static_cast<size_t>(i)];
+    EXPECT_EQ(e["partition"], 0);
+    EXPECT_EQ(e["offset"], i);
+    json sent =
+        json::parse(VisitEvent(i + 1, i == 0 ? "pat1@clinic.se" : "pat2@clinic.uk",
+                               i == 0 ? "19900517-1234" : "19851102-9876", i == 0 ? "SE" : "GB"));
+    EXPECT_EQ(e["event"]["id"], sent["id"]);
+    EXPECT_EQ(e["event"]["data"], sent["data"]) << body;
+  }
+  EXPECT_EQ(page["next"], json({{"0", 2}}));
+  EXPECT_EQ(page["endOfStream"], true);
+  ASSERT_EQ(Status(port_, server_->token(), path + "?offsets=0:1", nullptr, &body), 200) << body;
+  page = json::parse(body);
+  ASSERT_EQ(page["events"].size(), 1u) << body;
+  EXPECT_EQ(page["events"][0]["event"]["id"], "v2");
+  // Ann: the rows of SE only, with the personal fields masked, as in SQL.
+  ASSERT_EQ(Status(port_, ann, path, nullptr, &body), 200) << body;
+  page = json::parse(body);
+  ASSERT_EQ(page["events"].size(), 1u) << body;
+  EXPECT_EQ(page["events"][0]["event"]["data"]["visit_id"], "v1");
+  EXPECT_EQ(page["events"][0]["event"]["data"]["country"], "SE");
+  ExpectNoSecret(body, "ann's stream read");
+  // She may see the product, not its raw quarantine.
+  EXPECT_EQ(Status(port_, ann, path + "?quarantine=true"), 403);
+  // Eve: as if the port did not exist.
+  EXPECT_EQ(Status(port_, eve, path, nullptr, &body), 404);
+  ExpectNoSecret(body, "eve's stream read");
+  bool audited = false;
+  for (const json& e : AuditOf(data_, "user:ann")) {
+    audited |=
+        e.value("operation", "") == "tail" && e.value("allowed", false) && e.value("rows", 0) == 1;
+  }
+  EXPECT_TRUE(audited);
+  EXPECT_TRUE(HasDenial(AuditOf(data_, "user:eve"), "tail"));
+}
+
 TEST_F(ServerAccessTest, PostgresClientsAuthenticateWithATokenAsPassword) {
   std::string ann = TokenFor("user:ann", {"read"});
   std::string eve = TokenFor("user:eve", {"read"});
