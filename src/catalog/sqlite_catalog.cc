@@ -192,6 +192,9 @@ Result<std::vector<Change>> SqliteCatalog::Apply(const std::vector<spec::Documen
                                                  std::string_view principal) {
   if (principal.empty()) return InvalidArgument("apply: a principal is required");
   std::lock_guard<std::mutex> lock(mu_);
+  // This connection's own commits do not move data_version: the cached reads go here.
+  current_cache_.clear();
+  kind_cache_.clear();
   LOOM_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(writer_->db(), /*immediate=*/true));
   LOOM_ASSIGN_OR_RETURN(std::vector<Planned> planned, PlanLocked(docs));
   const TimestampMicros now = clock_->NowMicros();
@@ -260,13 +263,32 @@ Result<std::vector<StoredDocument>> SqliteCatalog::ReadDocuments(Lease& stmt) {
   return out;
 }
 
+Status SqliteCatalog::RefreshCacheLocked() {
+  int64_t version = -1;
+  {
+    LOOM_ASSIGN_OR_RETURN(Lease stmt, Statement("PRAGMA data_version"));
+    LOOM_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (row) version = stmt->Int(0);
+  }
+  if (version != data_version_ || version < 0) {
+    current_cache_.clear();
+    kind_cache_.clear();
+    data_version_ = version;
+  }
+  return Status::Ok();
+}
+
 Result<std::vector<StoredDocument>> SqliteCatalog::ListKind(spec::Kind kind) {
   std::lock_guard<std::mutex> lock(mu_);
+  LOOM_RETURN_IF_ERROR(RefreshCacheLocked());
+  if (auto it = kind_cache_.find(kind); it != kind_cache_.end()) return it->second;
   LOOM_ASSIGN_OR_RETURN(
       Lease stmt, Statement(std::string(kDocumentColumns) + "WHERE d.kind = ? AND v.revision = "
                                                             "d.current_revision ORDER BY d.key"));
   stmt->Bind(1, KindText(kind));
-  return ReadDocuments(stmt);
+  LOOM_ASSIGN_OR_RETURN(std::vector<StoredDocument> docs, ReadDocuments(stmt));
+  kind_cache_[kind] = docs;
+  return docs;
 }
 
 Result<std::vector<StoredDocument>> SqliteCatalog::ListDomains() {
@@ -290,6 +312,10 @@ Result<StoredDocument> SqliteCatalog::Get(std::string_view key,
     }
   }
   std::lock_guard<std::mutex> lock(mu_);
+  if (!version) {
+    LOOM_RETURN_IF_ERROR(RefreshCacheLocked());
+    if (auto it = current_cache_.find(key); it != current_cache_.end()) return it->second;
+  }
   LOOM_ASSIGN_OR_RETURN(
       Lease stmt,
       Statement(std::string(kDocumentColumns) +
@@ -309,6 +335,7 @@ Result<StoredDocument> SqliteCatalog::Get(std::string_view key,
     return NotFound("no version '" + *version + "' of " + parsed.Describe() +
                     " (current: " + exists->version + ")");
   }
+  if (!version) current_cache_.insert_or_assign(std::string(key), docs.front());
   return std::move(docs.front());
 }
 

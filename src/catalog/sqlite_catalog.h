@@ -9,6 +9,7 @@
 // connection.
 
 #include <array>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -83,6 +84,15 @@ class SqliteCatalog final : public Catalog {
   Status CountTerms(const IndexedText& text, int64_t delta);
   // Searches on a leased reader connection, in one read transaction.
   Result<std::vector<SearchHit>> SearchOn(Connection& conn, const SearchQuery& query);
+
+  // The current version of documents, and the current documents of a kind, as last read: served
+  // again while the database is unchanged. Every read checks that first: Apply clears them (on
+  // this connection), and PRAGMA data_version moves when another connection (another process)
+  // committed. Guarded by mu_.
+  Status RefreshCacheLocked();
+  std::map<std::string, StoredDocument, std::less<>> current_cache_;
+  std::map<spec::Kind, std::vector<StoredDocument>> kind_cache_;
+  int64_t data_version_ = -1;
 
   std::mutex mu_;                        // serialises the writer connection
   std::unique_ptr<Connection> writer_;   // guarded by mu_
