@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -150,19 +151,32 @@ class Store {
   Result<std::string> AlertState(const std::string& product, const std::string& slo_key);
   Status SetAlertState(const std::string& product, const std::string& slo_key,
                        const std::string& state, TimestampMicros at);
-  // Ingest outcomes per port and minute (for validity SLOs).
+  // Ingest outcomes per port and minute (for validity SLOs). Counted in memory and written
+  // together at most every kIngestFlushInterval (one transaction for every port and minute that
+  // changed), by the next AddIngest, IngestSince, FlushIngest or the destructor: a publish does
+  // not wait for a synced write of its counts. Another process reading quality.db sees them that
+  // much later; a crash loses at most that interval's counts (they are metrics, not data).
   Status AddIngest(const std::string& address, TimestampMicros at, uint64_t accepted,
                    uint64_t rejected);
   struct IngestTotals {
     uint64_t accepted = 0;
     uint64_t rejected = 0;
   };
+  // Includes the counts not yet written (it writes them first).
   Result<IngestTotals> IngestSince(const std::string& address, TimestampMicros since);
+  // Writes the ingest counts held in memory. On failure they stay held for the next attempt.
+  Status FlushIngest();
+
+  static constexpr std::chrono::milliseconds kIngestFlushInterval{250};
 
  private:
   explicit Store(sqlite::Db db) : db_(std::move(db)) {}
+  Status FlushIngestLocked();
   std::mutex mu_;
   sqlite::Db db_;  // guarded by mu_
+  // (address, minute) -> (accepted, rejected) not yet written; guarded by mu_.
+  std::map<std::pair<std::string, int64_t>, std::pair<uint64_t, uint64_t>> pending_ingest_;
+  std::chrono::steady_clock::time_point last_ingest_flush_{};  // guarded by mu_
 };
 
 // ---------------------------------------------------------------------------------------------

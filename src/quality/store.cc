@@ -69,7 +69,13 @@ std::optional<int64_t> OptInt(const sqlite::Stmt& s, int col) {
 
 }  // namespace
 
-Store::~Store() = default;
+Store::~Store() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Status st = FlushIngestLocked();
+  if (!st.ok()) {
+    LogJson("error", "ingest counts not recorded at close", {{"error", st.ToString()}});
+  }
+}
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   LOOM_ASSIGN_OR_RETURN(sqlite::Db db, sqlite::Db::OpenDurable(path));
@@ -237,21 +243,45 @@ Status Store::SetAlertState(const std::string& product, const std::string& slo_k
 Status Store::AddIngest(const std::string& address, TimestampMicros at, uint64_t accepted,
                         uint64_t rejected) {
   std::lock_guard<std::mutex> lock(mu_);
+  auto& counts = pending_ingest_[{address, at / 60000000}];
+  counts.first += accepted;
+  counts.second += rejected;
+  if (std::chrono::steady_clock::now() - last_ingest_flush_ < kIngestFlushInterval)
+    return Status::Ok();
+  return FlushIngestLocked();
+}
+
+Status Store::FlushIngest() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return FlushIngestLocked();
+}
+
+Status Store::FlushIngestLocked() {
+  last_ingest_flush_ = std::chrono::steady_clock::now();
+  if (pending_ingest_.empty()) return Status::Ok();
+  LOOM_ASSIGN_OR_RETURN(sqlite::Transaction tx, sqlite::Transaction::Begin(db_, true));
   LOOM_ASSIGN_OR_RETURN(
       sqlite::Stmt s,
       db_.Prepare(
           "INSERT INTO ingest_counts (address, minute, accepted, rejected) "
           "VALUES (?, ?, ?, ?) ON CONFLICT (address, minute) DO UPDATE SET "
           "accepted = accepted + excluded.accepted, rejected = rejected + excluded.rejected"));
-  s.Bind(1, address)
-      .Bind(2, at / 60000000)
-      .Bind(3, static_cast<int64_t>(accepted))
-      .Bind(4, static_cast<int64_t>(rejected));
-  return s.Run();
+  for (const auto& [key, counts] : pending_ingest_) {
+    s.Reset();
+    s.Bind(1, key.first)
+        .Bind(2, key.second)
+        .Bind(3, static_cast<int64_t>(counts.first))
+        .Bind(4, static_cast<int64_t>(counts.second));
+    LOOM_RETURN_IF_ERROR(s.Run());
+  }
+  LOOM_RETURN_IF_ERROR(tx.Commit());
+  pending_ingest_.clear();  // only once written: a failed flush keeps them for the next
+  return Status::Ok();
 }
 
 Result<Store::IngestTotals> Store::IngestSince(const std::string& address, TimestampMicros since) {
   std::lock_guard<std::mutex> lock(mu_);
+  LOOM_RETURN_IF_ERROR(FlushIngestLocked());
   LOOM_ASSIGN_OR_RETURN(
       sqlite::Stmt s,
       db_.Prepare("SELECT coalesce(sum(accepted), 0), coalesce(sum(rejected), 0) FROM "
