@@ -73,6 +73,10 @@ struct SourceFile {
 // Parses every document of every file; kInvalidArgument listing every diagnostic.
 Result<std::vector<spec::Document>> ParseSources(const std::vector<SourceFile>& files);
 
+// The answer of a publish into `port` as JSON text: the shape PublishEvents documents, with the
+// keys in nlohmann::json's (sorted) order, so that the text equals PublishEvents(...)->dump().
+std::string IngestAnswerText(const Address& port, const ingest::IngestResult& result);
+
 struct SearchParams {
   std::string text;
   std::optional<std::string> domain, tag, owner, classification, alignment, port_kind;
@@ -206,6 +210,11 @@ class Platform {
   // {"address","accepted","duplicates","rejected","quarantined","records":[{index,outcome,
   // partition,offset,reason}]} — an invalid record never fails the call (per-record answers).
   Result<nlohmann::json> PublishEvents(
+      const Caller& caller, const Address& port, std::string_view content_type,
+      std::string_view body, const std::vector<std::pair<std::string, std::string>>& headers);
+  // PublishEvents with its answer as JSON text, the same as PublishEvents(...)->dump() but
+  // written directly (the server's path: no JSON object per record).
+  Result<std::string> PublishEventsText(
       const Caller& caller, const Address& port, std::string_view content_type,
       std::string_view body, const std::vector<std::pair<std::string, std::string>>& headers);
 

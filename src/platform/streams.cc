@@ -138,21 +138,10 @@ Result<json> Platform::PublishEvents(
     std::string_view body, const std::vector<std::pair<std::string, std::string>>& headers) {
   LOOM_ASSIGN_OR_RETURN(ingest::IngestResult result,
                         IngestEvents(caller, address, content_type, body, headers));
-  json records = json::array();
-  for (size_t i = 0; i < result.records.size(); ++i) {
-    const ingest::RecordResult& r = result.records[i];
-    json j = {{"index", i}, {"outcome", std::string(ingest::ToString(r.outcome))}};
-    if (r.partition >= 0) j["partition"] = r.partition;
-    if (r.offset >= 0) j["offset"] = r.offset;
-    if (!r.reason.empty()) j["reason"] = r.reason;
-    records.push_back(std::move(j));
-  }
-  return json{{"address", Address{address.domain, address.product, address.port, {}}.ToString()},
-              {"accepted", result.accepted},
-              {"duplicates", result.duplicates},
-              {"rejected", result.rejected},
-              {"quarantined", result.quarantined},
-              {"records", std::move(records)}};
+  // One definition of the answer's shape: the text the server sends (publish_answer.cc).
+  json answer = json::parse(IngestAnswerText(address, result), nullptr, /*allow_exceptions=*/false);
+  if (answer.is_discarded()) return Internal("the answer of a publish is not valid JSON");
+  return answer;
 }
 
 Result<Platform::EventRead> Platform::StartRead(const Caller& caller, const Address& address,

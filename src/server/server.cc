@@ -346,7 +346,11 @@ void Server::Impl::Routes() {
     }
     std::string type = req.get_header_value("Content-Type");
     if (!headers.empty()) headers.emplace_back("content-type", type);
-    Reply(req, res, platform->PublishEvents(CallerOf(req), *a, type, req.body, headers));
+    Result<std::string> answer =
+        platform->PublishEventsText(CallerOf(req), *a, type, req.body, headers);
+    if (!answer.ok()) return SendProblem(req, res, answer.status());
+    res.status = 200;
+    res.set_content(*answer, "application/json");
   });
   http.Get(port_path + "/events", [this](const httplib::Request& req, httplib::Response& res) {
     Result<Address> a = PathAddress(req, std::nullopt);
