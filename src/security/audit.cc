@@ -1,8 +1,11 @@
 // The audit chain: an append-only SQLite table where each entry carries the previous entry's
 // hash. Format: docs/internals/security.md ("Audit chain").
 
+#include <condition_variable>
 #include <mutex>
+#include <tuple>
 #include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -84,10 +87,69 @@ std::pair<std::string, std::string> ProductKeyOf(std::string_view address) {
 
 }  // namespace
 
+// Group commit: an Append waits while another writes; the next writer takes every entry queued
+// meanwhile and commits them in one transaction (one sync), in queue order. Each caller returns
+// only once its own entry is committed, or with the error that stopped its group.
 struct AuditLog::Impl {
+  struct Waiter {
+    AuditEntry entry;  // filled in (seq, time, hashes) by the group's writer
+    std::string product_key, domain;
+    Status status;
+    bool done = false;
+  };
+
+  // Writes a group in one IMMEDIATE transaction (the write lock is held from reading the last
+  // hash to writing the new head, so appends from several processes form one chain).
+  Status WriteGroup(const std::vector<Waiter*>& group) {
+    std::lock_guard lock(mu);
+    LOOM_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db, /*immediate=*/true));
+    LOOM_ASSIGN_OR_RETURN(Stmt last,
+                          db.Prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"));
+    LOOM_ASSIGN_OR_RETURN(bool has_last, last.Step());
+    int64_t seq = has_last ? last.Int(0) : 0;
+    std::string prev_hash = has_last ? last.Text(1) : kGenesis;
+    LOOM_ASSIGN_OR_RETURN(Stmt ins,
+                          db.Prepare("INSERT INTO audit(seq, time, principal, operation, address, "
+                                     "product_key, domain, allowed, rows, query_sha256, detail, "
+                                     "prev_hash, hash) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+    for (Waiter* w : group) {
+      AuditEntry& e = w->entry;
+      e.seq = ++seq;
+      e.prev_hash = prev_hash;
+      e.time = clock->NowMicros();
+      e.hash = ChainHash(e.prev_hash, e);
+      prev_hash = e.hash;
+      ins.Reset();
+      ins.Bind(1, e.seq)
+          .Bind(2, int64_t{e.time})
+          .Bind(3, e.principal)
+          .Bind(4, e.operation)
+          .Bind(5, e.address)
+          .Bind(6, w->product_key)
+          .Bind(7, w->domain)
+          .Bind(8, int64_t{e.allowed ? 1 : 0})
+          .Bind(9, e.rows)
+          .Bind(10, e.query_sha256)
+          .Bind(11, e.detail)
+          .Bind(12, e.prev_hash)
+          .Bind(13, e.hash);
+      LOOM_RETURN_IF_ERROR(ins.Run());
+    }
+    LOOM_ASSIGN_OR_RETURN(
+        Stmt head, db.Prepare("INSERT OR REPLACE INTO audit_head(id, seq, hash) VALUES(1, ?, ?)"));
+    head.Bind(1, seq).Bind(2, prev_hash);
+    LOOM_RETURN_IF_ERROR(head.Run());
+    return tx.Commit();
+  }
+
   std::mutex mu;
   Db db;  // guarded by mu
   Clock* clock = nullptr;
+
+  std::mutex queue_mu;
+  std::condition_variable queue_cv;
+  std::vector<Waiter*> queue;  // guarded by queue_mu
+  bool writing = false;        // guarded by queue_mu: a group is being written
 };
 
 AuditLog::AuditLog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -102,7 +164,8 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(const AuditOptions& options) {
 }
 
 Result<AuditEntry> AuditLog::Append(const AuditRecord& record) {
-  AuditEntry e;
+  Impl::Waiter w;
+  AuditEntry& e = w.entry;
   e.principal = record.principal;
   e.operation = record.operation;
   e.address = record.address;
@@ -110,43 +173,28 @@ Result<AuditEntry> AuditLog::Append(const AuditRecord& record) {
   e.rows = record.rows;
   e.query_sha256 = record.query_text.empty() ? "" : Sha256Hex(record.query_text);
   e.detail = record.detail;
-  auto [product_key, domain] = ProductKeyOf(record.address);
+  std::tie(w.product_key, w.domain) = ProductKeyOf(record.address);
 
-  std::lock_guard lock(impl_->mu);
-  // IMMEDIATE: the write lock is held from reading the last hash to writing the new entry, so
-  // appends from several processes form one chain.
-  LOOM_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(impl_->db, /*immediate=*/true));
-  LOOM_ASSIGN_OR_RETURN(Stmt last,
-                        impl_->db.Prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"));
-  LOOM_ASSIGN_OR_RETURN(bool has_last, last.Step());
-  e.seq = has_last ? last.Int(0) + 1 : 1;
-  e.prev_hash = has_last ? last.Text(1) : kGenesis;
-  e.time = impl_->clock->NowMicros();
-  e.hash = ChainHash(e.prev_hash, e);
-  LOOM_ASSIGN_OR_RETURN(
-      Stmt ins, impl_->db.Prepare("INSERT INTO audit(seq, time, principal, operation, address, "
-                                  "product_key, domain, allowed, rows, query_sha256, detail, "
-                                  "prev_hash, hash) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)"));
-  ins.Bind(1, e.seq)
-      .Bind(2, int64_t{e.time})
-      .Bind(3, e.principal)
-      .Bind(4, e.operation)
-      .Bind(5, e.address)
-      .Bind(6, product_key)
-      .Bind(7, domain)
-      .Bind(8, int64_t{e.allowed ? 1 : 0})
-      .Bind(9, e.rows)
-      .Bind(10, e.query_sha256)
-      .Bind(11, e.detail)
-      .Bind(12, e.prev_hash)
-      .Bind(13, e.hash);
-  LOOM_RETURN_IF_ERROR(ins.Run());
-  LOOM_ASSIGN_OR_RETURN(Stmt head, impl_->db.Prepare("INSERT OR REPLACE INTO audit_head(id, seq, "
-                                                     "hash) VALUES(1, ?, ?)"));
-  head.Bind(1, e.seq).Bind(2, e.hash);
-  LOOM_RETURN_IF_ERROR(head.Run());
-  LOOM_RETURN_IF_ERROR(tx.Commit());
-  return e;
+  std::unique_lock lock(impl_->queue_mu);
+  impl_->queue.push_back(&w);
+  impl_->queue_cv.wait(lock, [&] { return w.done || !impl_->writing; });
+  if (!w.done) {
+    // This caller writes the group: its own entry and every one queued before it is written.
+    std::vector<Impl::Waiter*> group;
+    group.swap(impl_->queue);
+    impl_->writing = true;
+    lock.unlock();
+    Status st = impl_->WriteGroup(group);
+    lock.lock();
+    for (Impl::Waiter* g : group) {
+      g->status = st;
+      g->done = true;
+    }
+    impl_->writing = false;
+    impl_->queue_cv.notify_all();
+  }
+  if (!w.status.ok()) return w.status;
+  return std::move(e);
 }
 
 Result<std::vector<AuditEntry>> AuditLog::List(const AuditFilter& filter) {

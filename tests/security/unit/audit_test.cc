@@ -3,7 +3,9 @@
 
 #include <sqlite3.h>
 
+#include <set>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -218,6 +220,49 @@ TEST_F(AuditTest, ConcurrentAppendersFromTwoConnectionsFormOneChain) {
   t2.join();
   ASSERT_OK_AND_ASSIGN(AuditVerification v, log_->Verify());
   EXPECT_EQ(v.entries, 50);
+}
+
+// Appends of one log from many threads share transactions (group commit): every caller still
+// gets its own entry back, committed and in the chain, with no seq given twice.
+TEST_F(AuditTest, ConcurrentAppendersOfOneLogEachGetTheirOwnCommittedEntry) {
+  constexpr int kThreads = 8, kEach = 40;
+  std::vector<std::vector<AuditEntry>> got(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        AuditRecord r{"user:u" + std::to_string(t), "ingest", "loom://a/b/c", t % 2 == 0, i, "",
+                      "n" + std::to_string(i)};
+        Result<AuditEntry> e = log_->Append(r);
+        ASSERT_TRUE(e.ok()) << e.status().ToString();
+        got[static_cast<size_t>(t)].push_back(*e);
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  ASSERT_OK_AND_ASSIGN(AuditVerification v, log_->Verify());
+  EXPECT_EQ(v.entries, kThreads * kEach);
+  AuditFilter all;
+  all.limit = 10000;
+  ASSERT_OK_AND_ASSIGN(std::vector<AuditEntry> stored, log_->List(all));
+  ASSERT_EQ(stored.size(), static_cast<size_t>(kThreads * kEach));
+  std::set<int64_t> seqs;
+  for (int t = 0; t < kThreads; ++t) {
+    int64_t before = 0;
+    for (int i = 0; i < kEach; ++i) {
+      const AuditEntry& e = got[static_cast<size_t>(t)][static_cast<size_t>(i)];
+      EXPECT_TRUE(seqs.insert(e.seq).second) << "seq " << e.seq << " given twice";
+      EXPECT_GT(e.seq, before);  // one caller's entries keep its order
+      before = e.seq;
+      const AuditEntry& s = stored[static_cast<size_t>(e.seq - 1)];
+      EXPECT_EQ(s.hash, e.hash);
+      EXPECT_EQ(s.prev_hash, e.prev_hash);
+      EXPECT_EQ(s.principal, "user:u" + std::to_string(t));
+      EXPECT_EQ(s.rows, i);
+      EXPECT_EQ(s.detail, "n" + std::to_string(i));
+      EXPECT_EQ(s.allowed, t % 2 == 0);
+    }
+  }
 }
 
 }  // namespace
