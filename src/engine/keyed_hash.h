@@ -9,6 +9,11 @@
 // their blocks batch-wise too; past kChainedBlocks blocks a message's prefix goes through
 // AES-128-CBC in one call (CMAC is the last CBC block, with the last message block tweaked).
 // Every tag is 16 bytes, the full CMAC output, never truncated.
+//
+// Speck64: the Speck64/128 block cipher (Beaulieu et al., "The SIMON and SPECK Families of
+// Lightweight Block Ciphers", 2013; 27 rounds of add-rotate-xor on two 32-bit words, a 128-bit
+// key), the keyed permutation of 64-bit integers behind loom_keyed_permute. A permutation: distinct
+// inputs always give distinct outputs, so grouping and joining on the output is exact.
 
 #include <array>
 #include <cstddef>
@@ -89,6 +94,26 @@ class CmacBatch {
   uint8_t blocks_[kCapacity][16];
   uint16_t active_[kCapacity];
   size_t offsets_[kCapacity];
+};
+
+// Thread-safe once made (const). The key schedule is made at construction.
+class Speck64 {
+ public:
+  static constexpr int kRounds = 27;
+
+  // The 128-bit key as two words, the key words (l2, l1) and (l0, k0) as the paper writes them:
+  // its key 1b1a1918 13121110 0b0a0908 03020100 is (0x1b1a191813121110, 0x0b0a090803020100).
+  Speck64(uint64_t key_high, uint64_t key_low);
+  ~Speck64();
+  Speck64(const Speck64&) = delete;
+  Speck64& operator=(const Speck64&) = delete;
+
+  // Encrypts `count` blocks: block v is the word pair (x, y) = (v >> 32, v & 0xffffffff), and
+  // so is its ciphertext. `in` and `out` may be the same array.
+  void Encrypt(const uint64_t* in, uint64_t* out, size_t count) const;
+
+ private:
+  uint32_t round_keys_[kRounds];
 };
 
 }  // namespace loom::engine

@@ -2,9 +2,8 @@
 
 #include <algorithm>
 #include <bit>
-#include <charconv>
-#include <climits>
 #include <cstring>
+#include <initializer_list>
 #include <memory>
 
 #include "engine/keyed_hash.h"
@@ -63,71 +62,6 @@ void SetNull(duckdb_vector output, uint64_t** validity, idx_t row) {
   (*validity)[row / 64] &= ~(uint64_t{1} << (row % 64));
 }
 
-// The 8 decimal digits of x < 10^8, leading zeros kept, as ASCII in memory order on a
-// little-endian machine: halves, then quarters, then digits split in parallel lanes of one word,
-// dividing by multiplication (x * 10486 >> 20 is x / 100 below 10^4, x * 103 >> 10 is x / 10
-// below 100).
-uint64_t Digits8(uint32_t x) {
-  uint64_t v = (x / 10000) | (uint64_t{x % 10000} << 32);
-  uint64_t h = ((v * 10486) >> 20) & 0x0000007F0000007FULL;
-  v = h | ((v - h * 100) << 16);
-  h = ((v * 103) >> 10) & 0x000F000F000F000FULL;
-  v = h | ((v - h * 10) << 8);
-  return v + 0x3030303030303030ULL;
-}
-
-// CMAC's padded block of v's decimal text (CAST(v AS VARCHAR)): the text, then 0x80 and zeros if
-// shorter than 16 bytes, as two words in memory order (`words`), and the text's length in
-// `size`. False where the text does not fit in one block (v <= -10^15 or v >= 10^16) or on a
-// big-endian machine. All in registers: no bytes stored and reloaded at another offset.
-bool DecimalBlock(int64_t v, uint64_t* words, size_t* size) {
-  if constexpr (std::endian::native != std::endian::little) return false;
-  const bool negative = v < 0;
-  const uint64_t magnitude = negative ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
-  if (magnitude >= (negative ? 1'000'000'000'000'000ULL : 10'000'000'000'000'000ULL)) return false;
-  // 16 digits with leading zeros (high, low), then the padding byte 0x80: the block is the 16
-  // bytes from the first significant digit, or the sign before it.
-  constexpr uint64_t kZeros = 0x3030303030303030ULL;
-  uint64_t high = kZeros;
-  uint64_t low;
-  if (magnitude < 100'000'000) {  // most ids
-    low = Digits8(static_cast<uint32_t>(magnitude));
-  } else {
-    high = Digits8(static_cast<uint32_t>(magnitude / 100'000'000));
-    low = Digits8(static_cast<uint32_t>(magnitude % 100'000'000));
-  }
-  constexpr uint64_t kPad = 0x80;
-  unsigned start = 15;  // "0" keeps one digit
-  if ((high ^ kZeros) != 0) {
-    start = static_cast<unsigned>(std::countr_zero(high ^ kZeros)) / 8;
-  } else if ((low ^ kZeros) != 0) {
-    start = 8 + static_cast<unsigned>(std::countr_zero(low ^ kZeros)) / 8;
-  }
-  if (negative) {
-    --start;  // a leading zero becomes the sign (the magnitude has at most 15 digits)
-    uint64_t& word = start < 8 ? high : low;
-    const unsigned shift = 8 * (start % 8);
-    word = (word & ~(uint64_t{0xFF} << shift)) | (uint64_t{'-'} << shift);
-  }
-  if (start == 0) {
-    words[0] = high;
-    words[1] = low;
-  } else if (start < 8) {
-    const unsigned s = 8 * start;
-    words[0] = (high >> s) | (low << (64 - s));
-    words[1] = (low >> s) | (kPad << (64 - s));
-  } else if (start == 8) {
-    words[0] = low;
-    words[1] = kPad;
-  } else {
-    const unsigned s = 8 * (start - 8);
-    words[0] = (low >> s) | (kPad << (64 - s));
-    words[1] = 0;
-  }
-  *size = 16 - start;
-  return true;
-}
-
 // CMAC's padded block of a string kept inline in its duckdb_string_t (at most 12 bytes), masking
 // whatever follows the string there; two words in memory order. Little-endian machines only.
 void InlineBlock(const duckdb_string_t& s, uint64_t* words) {
@@ -144,17 +78,14 @@ void InlineBlock(const duckdb_string_t& s, uint64_t* words) {
   }
 }
 
-// The rows of a chunk waiting in a CmacBatch, and the decimal texts of BIGINT values (which
-// the batch reads until Finish).
+// The rows of a chunk waiting in a CmacBatch.
 struct PendingRows {
   idx_t row[CmacBatch::kCapacity];
-  char text[CmacBatch::kCapacity][24];
 };
 
-// One chunk: column 0 the key, column 1 the value (VARCHAR or BIGINT, per `bigint`). The C API
-// hands scalar functions flat vectors.
-void KeyedHash(duckdb_function_info info, duckdb_data_chunk input, duckdb_vector output,
-               bool bigint) {
+// One chunk: column 0 the key, column 1 the VARCHAR value. The C API hands scalar functions flat
+// vectors.
+void KeyedHash(duckdb_function_info info, duckdb_data_chunk input, duckdb_vector output) {
   const idx_t rows = duckdb_data_chunk_get_size(input);
   duckdb_vector keys = duckdb_data_chunk_get_vector(input, 0);
   duckdb_vector values = duckdb_data_chunk_get_vector(input, 1);
@@ -200,33 +131,19 @@ void KeyedHash(duckdb_function_info info, duckdb_data_chunk input, duckdb_vector
     }
     const size_t slot = batch->size();
     pending->row[slot] = row;
-    if (bigint) {
-      const int64_t v = static_cast<const int64_t*>(value_data)[row];
-      uint64_t words[2];
-      size_t size = 0;
-      if (DecimalBlock(v, words, &size)) {
+    // The string's layout is duckdb.h's: up to 12 bytes inline, longer ones behind a pointer.
+    const duckdb_string_t& v = static_cast<const duckdb_string_t*>(value_data)[row];
+    const size_t size = v.value.inlined.length;
+    if (size <= sizeof v.value.inlined.inlined) {
+      if constexpr (std::endian::native == std::endian::little) {
+        uint64_t words[2];
+        InlineBlock(v, words);
         batch->AddPadded(words[0], words[1], size);
       } else {
-        char* text = pending->text[slot];
-        auto [end, ec] = std::to_chars(text, text + sizeof pending->text[slot], v);
-        (void)ec;  // 20 characters at most: cannot fail
-        batch->Add(reinterpret_cast<const uint8_t*>(text), static_cast<size_t>(end - text));
+        batch->Add(reinterpret_cast<const uint8_t*>(v.value.inlined.inlined), size);
       }
     } else {
-      // The string's layout is duckdb.h's: up to 12 bytes inline, longer ones behind a pointer.
-      const duckdb_string_t& v = static_cast<const duckdb_string_t*>(value_data)[row];
-      const size_t size = v.value.inlined.length;
-      if (size <= sizeof v.value.inlined.inlined) {
-        if constexpr (std::endian::native == std::endian::little) {
-          uint64_t words[2];
-          InlineBlock(v, words);
-          batch->AddPadded(words[0], words[1], size);
-        } else {
-          batch->Add(reinterpret_cast<const uint8_t*>(v.value.inlined.inlined), size);
-        }
-      } else {
-        batch->Add(reinterpret_cast<const uint8_t*>(v.value.pointer.ptr), size);
-      }
+      batch->Add(reinterpret_cast<const uint8_t*>(v.value.pointer.ptr), size);
     }
     if (batch->full() && !finish()) {
       duckdb_scalar_function_set_error(info, "loom_keyed_hash: the AES cipher failed");
@@ -269,12 +186,37 @@ void MonthStart(duckdb_function_info /*info*/, duckdb_data_chunk input, duckdb_v
   }
 }
 
-void KeyedHashText(duckdb_function_info info, duckdb_data_chunk input, duckdb_vector output) {
-  KeyedHash(info, input, output, /*bigint=*/false);
-}
-
-void KeyedHashBigint(duckdb_function_info info, duckdb_data_chunk input, duckdb_vector output) {
-  KeyedHash(info, input, output, /*bigint=*/true);
+// loom_keyed_permute: columns 0 and 1 the key's words, column 2 the BIGINT value. The rows of a
+// run under the same key (the key is a constant of the mask expression: one run per chunk) are
+// encrypted in one call, NULL rows included (their slots hold whatever the vector has; the
+// output is NULL there).
+void KeyedPermute(duckdb_function_info /*info*/, duckdb_data_chunk input, duckdb_vector output) {
+  const idx_t rows = duckdb_data_chunk_get_size(input);
+  duckdb_vector key_vectors[2] = {duckdb_data_chunk_get_vector(input, 0),
+                                  duckdb_data_chunk_get_vector(input, 1)};
+  const auto* high = static_cast<const uint64_t*>(duckdb_vector_get_data(key_vectors[0]));
+  const auto* low = static_cast<const uint64_t*>(duckdb_vector_get_data(key_vectors[1]));
+  duckdb_vector values = duckdb_data_chunk_get_vector(input, 2);
+  const auto* in = static_cast<const uint64_t*>(duckdb_vector_get_data(values));
+  auto* out = static_cast<uint64_t*>(duckdb_vector_get_data(output));
+  uint64_t* out_valid = nullptr;
+  const uint64_t* valid[3] = {duckdb_vector_get_validity(key_vectors[0]),
+                              duckdb_vector_get_validity(key_vectors[1]),
+                              duckdb_vector_get_validity(values)};
+  idx_t start = 0;
+  while (start < rows) {
+    idx_t end = start + 1;
+    while (end < rows && high[end] == high[start] && low[end] == low[start]) ++end;
+    const Speck64 cipher(high[start], low[start]);
+    cipher.Encrypt(in + start, out + start, end - start);
+    start = end;
+  }
+  for (const uint64_t* v : valid) {
+    if (v == nullptr) continue;
+    for (idx_t row = 0; row < rows; ++row) {
+      if (!RowValid(v, row)) SetNull(output, &out_valid, row);
+    }
+  }
 }
 
 // A logical type freed at scope end.
@@ -293,32 +235,26 @@ class LogicalType {
 }  // namespace
 
 Status RegisterMaskFunctions(duckdb_connection con) {
-  duckdb_scalar_function_set set = duckdb_create_scalar_function_set(kKeyedHashFunction);
   LogicalType varchar(DUCKDB_TYPE_VARCHAR);
   LogicalType bigint(DUCKDB_TYPE_BIGINT);
+  LogicalType ubigint(DUCKDB_TYPE_UBIGINT);
   LogicalType uuid(DUCKDB_TYPE_UUID);
   LogicalType date(DUCKDB_TYPE_DATE);
-  bool ok = true;
-  for (bool is_bigint : {false, true}) {
+  auto add = [&](const char* name, std::initializer_list<const LogicalType*> parameters,
+                 const LogicalType& result, duckdb_scalar_function_t function) {
     duckdb_scalar_function f = duckdb_create_scalar_function();
-    duckdb_scalar_function_set_name(f, kKeyedHashFunction);
-    duckdb_scalar_function_add_parameter(f, varchar.get());
-    duckdb_scalar_function_add_parameter(f, is_bigint ? bigint.get() : varchar.get());
-    duckdb_scalar_function_set_return_type(f, uuid.get());
-    duckdb_scalar_function_set_function(f, is_bigint ? &KeyedHashBigint : &KeyedHashText);
-    ok = ok && duckdb_add_scalar_function_to_set(set, f) == DuckDBSuccess;
+    duckdb_scalar_function_set_name(f, name);
+    for (const LogicalType* p : parameters) duckdb_scalar_function_add_parameter(f, p->get());
+    duckdb_scalar_function_set_return_type(f, result.get());
+    duckdb_scalar_function_set_function(f, function);
+    const bool ok = duckdb_register_scalar_function(con, f) == DuckDBSuccess;
     duckdb_destroy_scalar_function(&f);
-  }
-  ok = ok && duckdb_register_scalar_function_set(con, set) == DuckDBSuccess;
-  duckdb_destroy_scalar_function_set(&set);
-
-  duckdb_scalar_function month = duckdb_create_scalar_function();
-  duckdb_scalar_function_set_name(month, kMonthStartFunction);
-  duckdb_scalar_function_add_parameter(month, date.get());
-  duckdb_scalar_function_set_return_type(month, date.get());
-  duckdb_scalar_function_set_function(month, &MonthStart);
-  ok = ok && duckdb_register_scalar_function(con, month) == DuckDBSuccess;
-  duckdb_destroy_scalar_function(&month);
+    return ok;
+  };
+  const bool ok =
+      add(kKeyedHashFunction, {&varchar, &varchar}, uuid, &KeyedHash) &&
+      add(kKeyedPermuteFunction, {&ubigint, &ubigint, &bigint}, bigint, &KeyedPermute) &&
+      add(kMonthStartFunction, {&date}, date, &MonthStart);
   if (!ok) return Internal("cannot register the SQL functions of masks");
   return Status::Ok();
 }

@@ -1,6 +1,8 @@
 // Mask expressions: DuckDB SQL that replaces a pii column for readers without unmask. The engine
 // puts them inside the relation's view, below any SQL the user writes (docs/internals/engine.md).
 
+#include <cstdint>
+#include <string>
 #include <utility>
 
 #include "security/crypto.h"
@@ -32,17 +34,29 @@ std::string KeyedDigest(const std::string& col, const MaskKey& key, std::string_
   return "sha256('" + key.hex + ":" + std::string(purpose) + ":' || CAST(" + col + " AS VARCHAR))";
 }
 
-// The hash mask: loom_keyed_hash, the engine's AES-128-CMAC (engine/keyed_hash.h), of the
-// value's text, under a key of its own derived from the mask key. Integers go in as BIGINT (the
-// function hashes their decimal text, what CAST AS VARCHAR gives, without building a string), so
-// an int32 key, an int64 key and a string of the same digits still join.
-std::string KeyedHash(const spec::Field& field, const std::string& col, const MaskKey& key) {
-  const std::string hash_key =
-      internal::Hex(internal::HmacSha256(key.hex, "loom-mask:hash")).substr(0, 32);
+// The hash mask, under a key of its own derived from the mask key. A string: loom_keyed_hash,
+// the engine's AES-128-CMAC (engine/keyed_hash.h) of its text, a UUID. An integer:
+// loom_keyed_permute, the engine's Speck64/128 of its 64 bits, a BIGINT: a keyed permutation, so
+// hashed integer keys never collide and DuckDB still groups and joins them as one machine word.
+// int32 and int64 keys hash alike (both as BIGINT), so they still join with each other.
+MaskedColumn KeyedHash(const spec::Field& field, const std::string& col, const MaskKey& key) {
   const bool integer =
       field.type.kind == spec::TypeKind::kInt32 || field.type.kind == spec::TypeKind::kInt64;
-  return "loom_keyed_hash('" + hash_key + "', CAST(" + col +
-         (integer ? " AS BIGINT))" : " AS VARCHAR))");
+  if (integer) {
+    // The first 16 bytes of HMAC-SHA-256(mask key, "loom-mask:hash-int64"), as two big-endian
+    // words.
+    const std::string k = internal::HmacSha256(key.hex, "loom-mask:hash-int64");
+    uint64_t words[2] = {};
+    for (size_t i = 0; i < 16; ++i) {
+      words[i / 8] = (words[i / 8] << 8) | static_cast<unsigned char>(k[i]);
+    }
+    return MaskedColumn{"loom_keyed_permute(" + std::to_string(words[0]) + "::UBIGINT, " +
+                            std::to_string(words[1]) + "::UBIGINT, CAST(" + col + " AS BIGINT))",
+                        "BIGINT"};
+  }
+  const std::string hash_key =
+      internal::Hex(internal::HmacSha256(key.hex, "loom-mask:hash")).substr(0, 32);
+  return MaskedColumn{"loom_keyed_hash('" + hash_key + "', CAST(" + col + " AS VARCHAR))", "UUID"};
 }
 
 Result<MaskedColumn> Truncate(const spec::Field& field, const std::string& col,
@@ -88,7 +102,7 @@ Result<MaskedColumn> MaskColumn(const spec::Field& field, const MaskKey& key) {
     case spec::MaskMethod::kRedact:
       return MaskedColumn{"CASE WHEN " + col + " IS NULL THEN NULL ELSE '***' END", "VARCHAR"};
     case spec::MaskMethod::kHash:
-      return MaskedColumn{KeyedHash(field, col, key), "UUID"};
+      return KeyedHash(field, col, key);
     case spec::MaskMethod::kTokenize:
       return MaskedColumn{"('tok_' || left(" + KeyedDigest(col, key, "token") + ", 16))",
                           "VARCHAR"};

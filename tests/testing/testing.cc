@@ -164,4 +164,22 @@ std::string AesCmac(const std::string& key, const std::string& data) {
   return std::string(reinterpret_cast<char*>(out), n);
 }
 
+uint64_t Speck64(uint64_t key_high, uint64_t key_low, uint64_t block) {
+  auto ror = [](uint32_t x, int r) { return (x >> r) | (x << (32 - r)); };
+  auto rol = [](uint32_t x, int r) { return (x << r) | (x >> (32 - r)); };
+  // The key words l0, l1, l2 in a ring of three, and k0; the schedule runs alongside the rounds.
+  uint32_t l[3] = {static_cast<uint32_t>(key_low >> 32), static_cast<uint32_t>(key_high),
+                   static_cast<uint32_t>(key_high >> 32)};
+  uint32_t k = static_cast<uint32_t>(key_low);
+  uint32_t x = static_cast<uint32_t>(block >> 32);
+  uint32_t y = static_cast<uint32_t>(block);
+  for (uint32_t i = 0; i < 27; ++i) {
+    x = (ror(x, 8) + y) ^ k;
+    y = rol(y, 3) ^ x;
+    l[i % 3] = (k + ror(l[i % 3], 8)) ^ i;
+    k = rol(k, 3) ^ l[i % 3];
+  }
+  return (uint64_t{x} << 32) | y;
+}
+
 }  // namespace loom::testing

@@ -45,4 +45,9 @@ int FreePort();
 // reference the keyed-hash mask is checked against; fails the test on an OpenSSL error.
 std::string AesCmac(const std::string& key, const std::string& data);
 
+// Speck64/128 (Beaulieu et al. 2013) of one 64-bit block (x, y) = (block >> 32, low word) under
+// the key (key_high, key_low) = (l2 l1, l0 k0) as the paper writes it, written out plainly (no
+// vectors, no batching): the reference the integer hash mask is checked against.
+uint64_t Speck64(uint64_t key_high, uint64_t key_low, uint64_t block);
+
 }  // namespace loom::testing

@@ -2,8 +2,11 @@
 // run it.
 
 #include <gtest/gtest.h>
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+
+#include <limits>
 
 #include "engine/engine.h"
 #include "security/security.h"
@@ -115,13 +118,20 @@ TEST_F(MaskTest, HashIsKeyedStableAndHidesTheValue) {
   // Stable: the same key gives the same output; another key another one.
   EXPECT_EQ(Run(PiiField("email", "string", spec::MaskMethod::kHash)), h);
   EXPECT_NE(Run(PiiField("email", "string", spec::MaskMethod::kHash), kOtherKey)[0], h[0]);
-  Run(PiiField("age", "int32", spec::MaskMethod::kHash), kKey, &type);
-  EXPECT_EQ(type, "UUID");  // a hashed int is a UUID too, so it joins with a hashed string
+  // A hashed integer stays an integer (BIGINT, for int32 and int64 alike), its value hidden.
+  std::vector<std::string> ages =
+      Run(PiiField("age", "int32", spec::MaskMethod::kHash), kKey, &type);
+  EXPECT_EQ(type, "BIGINT");
+  EXPECT_NE(ages[0], "37");
+  EXPECT_NE(ages[1], "-5");
+  EXPECT_EQ(ages[2], "NULL");
+  EXPECT_NE(Run(PiiField("age", "int32", spec::MaskMethod::kHash), kOtherKey)[0], ages[0]);
 }
 
 // The hash is AES-128-CMAC (OpenSSL's, here, as the reference) of the value's text, keyed with
 // the first 16 bytes of HMAC-SHA-256(mask key, "loom-mask:hash"), written as a UUID; integers
-// hash as their decimal text.
+// are Speck64/128 (a keyed permutation of BIGINT) under the first 16 bytes of
+// HMAC-SHA-256(mask key, "loom-mask:hash-int64").
 TEST_F(MaskTest, HashIsAesCmacOfTheValuesTextUnderADerivedKey) {
   const std::string key = HmacSha256(kKey.hex, "loom-mask:hash").substr(0, 16);
   auto uuid_of = [&](const std::string& text) {
@@ -138,11 +148,20 @@ TEST_F(MaskTest, HashIsAesCmacOfTheValuesTextUnderADerivedKey) {
   EXPECT_EQ(
       Run(PiiField("email", "string", spec::MaskMethod::kHash)),
       (std::vector<std::string>{uuid_of("alice@example.com"), uuid_of("bob@example.com"), "NULL"}));
+  const std::string int_key = HmacSha256(kKey.hex, "loom-mask:hash-int64").substr(0, 16);
+  uint64_t words[2] = {};
+  for (size_t i = 0; i < 16; ++i) {
+    words[i / 8] = (words[i / 8] << 8) | static_cast<unsigned char>(int_key[i]);
+  }
+  auto permuted = [&](int64_t v) {
+    return std::to_string(
+        static_cast<int64_t>(loom::testing::Speck64(words[0], words[1], static_cast<uint64_t>(v))));
+  };
   EXPECT_EQ(Run(PiiField("big", "int64", spec::MaskMethod::kHash)),
-            (std::vector<std::string>{uuid_of("9223372036854775807"),
-                                      uuid_of("-9223372036854775808"), "NULL"}));
+            (std::vector<std::string>{permuted(9223372036854775807),
+                                      permuted(std::numeric_limits<int64_t>::min()), "NULL"}));
   EXPECT_EQ(Run(PiiField("age", "int32", spec::MaskMethod::kHash)),
-            (std::vector<std::string>{uuid_of("37"), uuid_of("-5"), "NULL"}));
+            (std::vector<std::string>{permuted(37), permuted(-5), "NULL"}));
   EXPECT_EQ(Run(PiiField("born", "date", spec::MaskMethod::kHash)),
             (std::vector<std::string>{uuid_of("1987-05-17"), uuid_of("2001-12-31"), "NULL"}));
   // Texts of every length modulo 16, up to past the length where the engine chains a message's
@@ -156,6 +175,57 @@ TEST_F(MaskTest, HashIsAesCmacOfTheValuesTextUnderADerivedKey) {
   }
 }
 
+// A hashed integer is still a number: arithmetic, casts, aggregates, order and filters on it
+// see only the permuted values, none of which is a real one.
+TEST_F(MaskTest, NoSqlTrickRecoversAHashedInteger) {
+  ASSERT_OK_AND_ASSIGN(MaskedColumn m,
+                       MaskColumn(PiiField("account", "int64", spec::MaskMethod::kHash), kKey));
+  ASSERT_OK(conn_->Execute(
+      "CREATE TABLE accounts AS SELECT 918273645 + range AS account FROM range(1000); "
+      "CREATE VIEW masked AS SELECT " +
+      m.expression + " AS account FROM accounts"));
+  const int64_t first = 918273645, last = first + 999;
+  auto is_real = [&](const std::string& cell) {
+    try {
+      const double v = std::stod(cell);
+      return v >= static_cast<double>(first) && v <= static_cast<double>(last);
+    } catch (const std::exception&) {
+      return false;
+    }
+  };
+  for (const std::string& sql : {
+           std::string("SELECT account FROM masked"),
+           std::string("SELECT min(account), max(account), avg(account) FROM masked"),
+           std::string("SELECT account - 1, account + 1, account // 1000 * 1000 FROM masked"),
+           std::string("SELECT CAST(account AS VARCHAR), CAST(account AS HUGEINT) FROM masked"),
+           std::string("SELECT account % 1000000000, xor(account, 0) FROM masked"),
+           std::string("SELECT account FROM masked ORDER BY account LIMIT 3"),
+           std::string("SELECT account FROM masked ORDER BY abs(account - 918273645) LIMIT 3"),
+       }) {
+    auto rows = conn_->QueryRows(sql);
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString() << "\n" << sql;
+    for (size_t r = 0; r < rows->size(); ++r) {
+      for (size_t c = 0; c < rows->columns.size(); ++c) {
+        ASSERT_FALSE(is_real(rows->Get(r, c))) << sql << " gave " << rows->Get(r, c);
+      }
+    }
+  }
+  // Filters and joins on real values find nothing; groups stay as many as the values.
+  for (const std::string& sql : {
+           std::string("SELECT count(*) FROM masked WHERE account = 918273645"),
+           std::string("SELECT count(*) FROM masked WHERE account BETWEEN 918273645 AND "
+                       "918274644"),
+           std::string("SELECT count(*) FROM masked m JOIN accounts a USING (account)"),
+       }) {
+    auto rows = conn_->QueryRows(sql);
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    EXPECT_EQ(rows->Get(0, 0), "0") << sql;
+  }
+  auto groups = conn_->QueryRows("SELECT count(DISTINCT account) FROM masked");
+  ASSERT_TRUE(groups.ok());
+  EXPECT_EQ(groups->Get(0, 0), "1000");
+}
+
 TEST_F(MaskTest, JoinsOnHashedKeysStillMatchAcrossProducts) {
   ASSERT_OK(conn_->Execute(R"sql(
     CREATE TABLE plays(user_id BIGINT, track VARCHAR);
@@ -163,7 +233,8 @@ TEST_F(MaskTest, JoinsOnHashedKeysStillMatchAcrossProducts) {
     CREATE TABLE users(user_id INTEGER, country VARCHAR);
     INSERT INTO users VALUES (1, 'SE'), (2, 'NO'), (3, 'DK');
   )sql"));
-  // The same global type, int64 in one product and int32 in the other: both hash the value text.
+  // The same global type, int64 in one product and int32 in the other: both permute the value as
+  // a BIGINT.
   ASSERT_OK_AND_ASSIGN(MaskedColumn a,
                        MaskColumn(PiiField("user_id", "int64", spec::MaskMethod::kHash), kKey));
   ASSERT_OK_AND_ASSIGN(MaskedColumn b,
