@@ -8,6 +8,7 @@
 // The rules and the on-disk layout of a port directory: docs/internals/ingest.md.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -130,7 +131,19 @@ class StreamPort {
   // kResourceExhausted (more records or bytes than Limits allow). Storage failures of the log
   // (kFailedPrecondition after Close, the partition's I/O error) fail the call too; no record
   // of a failed call is acknowledged as accepted.
-  virtual Result<IngestResult> Ingest(const Request& request) = 0;
+  Result<IngestResult> Ingest(const Request& request) { return Ingest(request, nullptr); }
+
+  // Called by Ingest once the request's valid records are handed to the log, with how many are
+  // being stored, and before their durability is awaited: it runs while the log writes and
+  // syncs them (the platform makes the request's audit entry durable there, in parallel with
+  // the log's sync rather than after it). Records that another request in flight was storing
+  // and that this one stores after all (that request failed) are not in the count. An error it
+  // returns fails the call once the appends have settled (what was stored stays stored, and a
+  // retry is answered as duplicates).
+  using WhileStoring = std::function<Status(size_t storing)>;
+  // Ingest with `while_storing` (may be empty), called exactly once when decoding succeeded.
+  virtual Result<IngestResult> Ingest(const Request& request,
+                                      const WhileStoring& while_storing) = 0;
 
   // The stream (never contains an invalid event) and the quarantine log (one partition; each
   // record's value is {"reason","index","received","event"} JSON, see ingest.md). Owned by the

@@ -122,12 +122,14 @@ class StreamPortImpl final : public StreamPort {
     return Status::Ok();
   }
 
+  using StreamPort::Ingest;
+
   int64_t dedup_window() const { return window_micros_; }
   // dedupWindow: 0ms turns de-duplication off: no claims, no index, no rebuild.
   bool dedup_on() const { return window_micros_ > 0; }
   void set_window(int64_t w) { window_micros_ = w; }
 
-  Result<IngestResult> Ingest(const Request& request) override {
+  Result<IngestResult> Ingest(const Request& request, const WhileStoring& while_storing) override {
     if (closed_.load()) return FailedPrecondition("stream port is closed");
     Scratch& s = ThreadScratch();
     LOOM_RETURN_IF_ERROR(Decode(request, rules_, &s));
@@ -234,6 +236,12 @@ class StreamPortImpl final : public StreamPort {
         pending.Done();
       });
     }
+    Status hook;
+    if (while_storing) {
+      size_t storing = 0;
+      for (const auto& idx : by_partition) storing += idx.size();
+      hook = while_storing(storing);
+    }
     pending.Wait();
     // Settle the dedup claims: stored positions, or released on failure.
     Status failure;
@@ -278,6 +286,7 @@ class StreamPortImpl final : public StreamPort {
     for (const RecordResult& r : result.records)
       result.duplicates += r.outcome == Outcome::kDuplicate;
     checkpoints_->MaybeWrite(*stream_, options_.clock->NowMicros());
+    if (!hook.ok()) return hook;
     return result;
   }
 

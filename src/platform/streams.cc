@@ -120,7 +120,23 @@ Result<ingest::IngestResult> Platform::IngestEvents(
   request.format = format;
   request.body = body;
   request.headers = hs;
-  LOOM_ASSIGN_OR_RETURN(ingest::IngestResult result, s->port->Ingest(request));
+  // The audit entry is made durable while the log syncs the records (not after): the call
+  // returns, and the write is acknowledged, only once both are durable.
+  bool audited = false;
+  Result<ingest::IngestResult> ingested = s->port->Ingest(request, [&](size_t storing) {
+    Status st = Audited(caller, "ingest", address, static_cast<int64_t>(storing));
+    audited = st.ok();
+    return st;
+  });
+  if (!ingested.ok()) {
+    if (audited) {
+      // The entry above counted records the log then failed to store: say so.
+      (void)AuditRecord({caller.principal(), "ingest", address.ToString(), true, 0, "",
+                         "not acknowledged: " + ingested.status().ToString()});
+    }
+    return ingested.status();
+  }
+  ingest::IngestResult& result = *ingested;
   CountIngest(address, result);
   if (result.accepted > 0) WakePipelines();
   Status counted = quality_->AddIngest(address.ToString(), options_.clock->NowMicros(),
@@ -129,8 +145,7 @@ Result<ingest::IngestResult> Platform::IngestEvents(
     quality::LogJson("error", "ingest counts not recorded",
                      {{"address", address.ToString()}, {"error", counted.ToString()}});
   }
-  LOOM_RETURN_IF_ERROR(Audited(caller, "ingest", address, static_cast<int64_t>(result.accepted)));
-  return result;
+  return std::move(result);
 }
 
 Result<json> Platform::PublishEvents(
