@@ -29,6 +29,26 @@ int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
+constexpr int64_t kMicrosPerDay = 86400LL * 1000000LL;
+
+struct CivilDate {
+  int64_t year;
+  unsigned month, day;
+};
+
+// The civil date of a day since 1970-01-01 (the inverse of DaysFromCivil).
+CivilDate CivilFromDays(int64_t z) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  return {static_cast<int64_t>(yoe) + era * 400 + (m <= 2), m, d};
+}
+
 bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
   if (pos + n > s.size()) return false;
   int v = 0;
@@ -48,16 +68,42 @@ Clock* Clock::Real() {
 }
 
 std::string FormatRfc3339(TimestampMicros t) {
-  int64_t secs = t >= 0 ? t / 1000000 : (t - 999999) / 1000000;
-  int64_t micros = t - secs * 1000000;
-  std::time_t tt = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<long long>(micros));
-  return buf;
+  std::string out;
+  AppendRfc3339(t, &out);
+  return out;
+}
+
+void AppendRfc3339(TimestampMicros t, std::string* out) {
+  int64_t days = t / kMicrosPerDay;
+  if (t % kMicrosPerDay < 0) --days;
+  int64_t in_day = t - days * kMicrosPerDay;
+  CivilDate date = CivilFromDays(days);
+  if (date.year < 0 || date.year > 9999) {
+    // Outside four-digit years: the C library's text (a sign, or a fifth digit).
+    int64_t secs = t >= 0 ? t / 1000000 : (t - 999999) / 1000000;
+    std::time_t tt = static_cast<std::time_t>(secs);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[64];
+    int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ",
+                          tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                          tm.tm_sec, static_cast<long long>(t - secs * 1000000));
+    out->append(buf, static_cast<size_t>(n));
+    return;
+  }
+  char buf[] = "0000-00-00T00:00:00.000000Z";
+  auto put = [&buf](size_t at, size_t width, int64_t v) {
+    for (size_t i = at + width; i > at; --i, v /= 10) buf[i - 1] = static_cast<char>('0' + v % 10);
+  };
+  int64_t secs = in_day / 1000000;
+  put(0, 4, date.year);
+  put(5, 2, date.month);
+  put(8, 2, date.day);
+  put(11, 2, secs / 3600);
+  put(14, 2, secs / 60 % 60);
+  put(17, 2, secs % 60);
+  put(20, 6, in_day % 1000000);
+  out->append(buf, sizeof buf - 1);
 }
 
 Result<TimestampMicros> ParseRfc3339(std::string_view s) {

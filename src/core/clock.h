@@ -22,6 +22,8 @@ class Clock {
 
 // RFC 3339 in UTC with microseconds: "2026-11-26T10:47:13.123456Z".
 std::string FormatRfc3339(TimestampMicros t);
+// The same text appended to *out, without a temporary (hot paths: one per event).
+void AppendRfc3339(TimestampMicros t, std::string* out);
 // Parses RFC 3339 ("2026-11-26T10:47:13Z", fractional seconds and +hh:mm offsets allowed).
 Result<TimestampMicros> ParseRfc3339(std::string_view text);
 

@@ -113,15 +113,26 @@ void DuckChunk::AppendJson(size_t col, size_t row, std::string* out) const {
     out->append("null");
     return;
   }
+  const ColumnKind& kind = (*kinds_)[col];
+  if (kind.id == DUCKDB_TYPE_VARCHAR) {
+    AppendVarcharJson(vectors_[col], row, kind.json_alias, out);
+    return;
+  }
   AppendCellJson(vectors_[col], (*types_)[col], row, out);
 }
 
+std::optional<int64_t> DuckChunk::Int64(size_t col, size_t row) const {
+  if (CellIsNull(vectors_[col], row)) return std::nullopt;
+  return CellInt64(vectors_[col], (*kinds_)[col].id, row);
+}
+
 DuckQueryResult::DuckQueryResult(duckdb_result result, ErrorMapper on_error)
-    : result_(result), on_error_(std::move(on_error)), chunk_(&types_) {
+    : result_(result), on_error_(std::move(on_error)), chunk_(&types_, &kinds_) {
   idx_t n = duckdb_column_count(&result_);
   for (idx_t i = 0; i < n; ++i) {
     duckdb_logical_type t = duckdb_column_logical_type(&result_, i);
     types_.push_back(t);
+    kinds_.push_back(ColumnKind{duckdb_get_type_id(t), IsJsonAlias(t)});
     columns_.push_back(Column{duckdb_column_name(&result_, i), TypeName(t), PgOid(t)});
   }
 }

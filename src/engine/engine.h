@@ -66,6 +66,10 @@ class Chunk {
   // Appends the cell as a JSON literal: numbers and booleans bare, temporal values and strings
   // quoted, lists as arrays, structs and maps as objects, NULL (and NaN/Inf) as null.
   virtual void AppendJson(size_t col, size_t row, std::string* out) const = 0;
+  // The cell as a 64-bit integer, without text: TINYINT to BIGINT and UTINYINT to UINTEGER as
+  // their value, TIMESTAMP and TIMESTAMP WITH TIME ZONE as microseconds since the epoch (UTC).
+  // nullopt for NULL and for any other type.
+  virtual std::optional<int64_t> Int64(size_t col, size_t row) const = 0;
 
   std::string Text(size_t col, size_t row) const;
   std::string Json(size_t col, size_t row) const;

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,11 +44,24 @@ Status FromDuckError(duckdb_error_type type, std::string_view message, const Scr
 void AppendCellText(duckdb_vector vec, duckdb_logical_type type, uint64_t row, std::string* out);
 void AppendCellJson(duckdb_vector vec, duckdb_logical_type type, uint64_t row, std::string* out);
 bool CellIsNull(duckdb_vector vec, uint64_t row);
+// A non-NULL VARCHAR cell as JSON: a JSON-typed one as it is, any other as a JSON string.
+void AppendVarcharJson(duckdb_vector vec, uint64_t row, bool json_alias, std::string* out);
+// Chunk::Int64 of a non-NULL cell of type `id`.
+std::optional<int64_t> CellInt64(duckdb_vector vec, duckdb_type id, uint64_t row);
+bool IsJsonAlias(duckdb_logical_type type);
+
+// What a result's column is, decided once per result rather than per cell (the type's alias is
+// a string DuckDB allocates for each call).
+struct ColumnKind {
+  duckdb_type id = DUCKDB_TYPE_INVALID;
+  bool json_alias = false;
+};
 
 // The Chunk over one duckdb_data_chunk, which it owns.
 class DuckChunk final : public Chunk {
  public:
-  DuckChunk(const std::vector<duckdb_logical_type>* types) : types_(types) {}
+  DuckChunk(const std::vector<duckdb_logical_type>* types, const std::vector<ColumnKind>* kinds)
+      : types_(types), kinds_(kinds) {}
   ~DuckChunk() override { Reset(nullptr); }
   DuckChunk(const DuckChunk&) = delete;
   DuckChunk& operator=(const DuckChunk&) = delete;
@@ -58,9 +72,11 @@ class DuckChunk final : public Chunk {
   bool IsNull(size_t col, size_t row) const override { return CellIsNull(vectors_[col], row); }
   void AppendText(size_t col, size_t row, std::string* out) const override;
   void AppendJson(size_t col, size_t row, std::string* out) const override;
+  std::optional<int64_t> Int64(size_t col, size_t row) const override;
 
  private:
   const std::vector<duckdb_logical_type>* types_;
+  const std::vector<ColumnKind>* kinds_;
   duckdb_data_chunk chunk_ = nullptr;
   std::vector<duckdb_vector> vectors_;
   size_t rows_ = 0;
@@ -90,6 +106,7 @@ class DuckQueryResult final : public QueryResult {
   ErrorMapper on_error_;
   std::vector<Column> columns_;
   std::vector<duckdb_logical_type> types_;
+  std::vector<ColumnKind> kinds_;
   DuckChunk chunk_;
   uint64_t rows_ = 0;
   bool done_ = false;

@@ -28,7 +28,13 @@ std::string Str(char* s) {
 
 void AppendJsonString(std::string_view s, std::string* out) {
   out->push_back('"');
-  for (unsigned char c : s) {
+  // Runs of characters that need no escape are copied whole.
+  size_t run = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out->append(s.data() + run, i - run);
+    run = i + 1;
     switch (c) {
       case '"':
         out->append("\\\"");
@@ -45,16 +51,14 @@ void AppendJsonString(std::string_view s, std::string* out) {
       case '\t':
         out->append("\\t");
         break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out->append(buf);
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
+      default: {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+        out->append(buf);
+      }
     }
   }
+  out->append(s.data() + run, s.size() - run);
   out->push_back('"');
 }
 
@@ -228,11 +232,6 @@ T At(duckdb_vector vec, uint64_t row) {
   std::memcpy(&v, static_cast<const char*>(duckdb_vector_get_data(vec)) + row * sizeof(T),
               sizeof(T));
   return v;
-}
-
-bool IsJsonAlias(duckdb_logical_type type) {
-  std::string alias = Str(duckdb_logical_type_get_alias(type));
-  return alias == "JSON";
 }
 
 void AppendCell(duckdb_vector vec, duckdb_logical_type type, uint64_t row, Mode mode,
@@ -498,6 +497,43 @@ const char* ScalarName(duckdb_type id) {
 }
 
 }  // namespace
+
+bool IsJsonAlias(duckdb_logical_type type) {
+  std::string alias = Str(duckdb_logical_type_get_alias(type));
+  return alias == "JSON";
+}
+
+void AppendVarcharJson(duckdb_vector vec, uint64_t row, bool json_alias, std::string* out) {
+  std::string_view s = StringAt(vec, row);
+  if (json_alias) {
+    out->append(s);
+  } else {
+    AppendJsonString(s, out);
+  }
+}
+
+std::optional<int64_t> CellInt64(duckdb_vector vec, duckdb_type id, uint64_t row) {
+  switch (id) {
+    case DUCKDB_TYPE_TINYINT:
+      return At<int8_t>(vec, row);
+    case DUCKDB_TYPE_SMALLINT:
+      return At<int16_t>(vec, row);
+    case DUCKDB_TYPE_INTEGER:
+      return At<int32_t>(vec, row);
+    case DUCKDB_TYPE_BIGINT:
+    case DUCKDB_TYPE_TIMESTAMP:
+    case DUCKDB_TYPE_TIMESTAMP_TZ:
+      return At<int64_t>(vec, row);
+    case DUCKDB_TYPE_UTINYINT:
+      return At<uint8_t>(vec, row);
+    case DUCKDB_TYPE_USMALLINT:
+      return At<uint16_t>(vec, row);
+    case DUCKDB_TYPE_UINTEGER:
+      return At<uint32_t>(vec, row);
+    default:
+      return std::nullopt;
+  }
+}
 
 bool CellIsNull(duckdb_vector vec, uint64_t row) {
   uint64_t* validity = duckdb_vector_get_validity(vec);

@@ -68,16 +68,21 @@ struct Platform::PipelineRunner {
       int32_t n = 0;  // the n-th row of that input event (0: the first)
     };
     std::vector<Place> places;
+    // ToEvents stopped at a second row of one input event (stop_on_tie): nothing is written.
+    bool tied = false;
     size_t size() const { return places.size(); }
     // "<input port>/<partition>/<offset>[#n]": stable, so a replayed step is de-duplicated.
     std::string Id(size_t i) const;
   };
   // The rows of a result whose __loom_p/__loom_o columns (first, when present) give each
   // event's input place and __loom_t its time, as events of `source` and `type`, written from
-  // the cells' JSON literals. kResourceExhausted past `max_rows`.
+  // the cells' JSON literals (TIMESTAMP WITH TIME ZONE cells as RFC 3339 text). Rows of one
+  // input event must be adjacent and are numbered in their order; with `stop_on_tie`, a second
+  // row of one input event stops it instead (OutputEvents::tied), so that the caller orders
+  // such a result by value too. kResourceExhausted past `max_rows`.
   static Result<OutputEvents> ToEvents(engine::QueryResult& result, const std::string& input_key,
                                        int64_t first_offset, const Address& source,
-                                       const std::string& type, size_t max_rows);
+                                       const std::string& type, size_t max_rows, bool stop_on_tie);
   // What publishing them into the output port gave: counts, the first rejection ("event ID:
   // reason"), and the output offsets [begin, end) written per partition.
   struct StepOutput {

@@ -15,11 +15,29 @@ constexpr size_t kRequestBytes = size_t{8} << 20;  // half of ingest::Limits::ma
 
 std::string JsonText(const std::string& s) { return nlohmann::json(s).dump(); }
 
-template <typename T>
-T ParseInt(const std::string& text) {
-  T v{};
-  std::from_chars(text.data(), text.data() + text.size(), v);
-  return v;
+constexpr const char* kTimestampTz = "TIMESTAMP WITH TIME ZONE";  // engine::Column::type
+
+void AppendInt(int64_t v, std::string* out) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  (void)ec;
+  out->append(buf, end);
+}
+
+// A cell as its JSON literal; a TIMESTAMP WITH TIME ZONE as RFC 3339 text in UTC with
+// microseconds ("2026-01-01T10:00:00.000000Z"), the form ingest validates.
+void AppendCell(const engine::Chunk& chunk, size_t col, size_t row, bool timestamp,
+                std::string* out) {
+  if (timestamp) {
+    std::optional<int64_t> us = chunk.Int64(col, row);
+    if (us) {
+      out->push_back('"');
+      AppendRfc3339(*us, out);
+      out->push_back('"');
+      return;
+    }
+  }
+  chunk.AppendJson(col, row, out);
 }
 
 }  // namespace
@@ -35,12 +53,13 @@ std::string Platform::PipelineRunner::OutputEvents::Id(size_t i) const {
 
 Result<Platform::PipelineRunner::OutputEvents> Platform::PipelineRunner::ToEvents(
     engine::QueryResult& result, const std::string& input_key, int64_t first_offset,
-    const Address& source, const std::string& type, size_t max_rows) {
+    const Address& source, const std::string& type, size_t max_rows, bool stop_on_tie) {
   const std::vector<engine::Column>& columns = result.columns();
   const bool placed =
       columns.size() >= 2 && columns[0].name == "__loom_p" && columns[1].name == "__loom_o";
   int t_col = -1;
   std::vector<size_t> data_cols;
+  std::vector<bool> timestamps;   // per data column: written as RFC 3339 text from its micros
   std::vector<std::string> keys;  // "name": per data column
   for (size_t c = placed ? 2 : 0; c < columns.size(); ++c) {
     if (columns[c].name == "__loom_t") {
@@ -48,8 +67,10 @@ Result<Platform::PipelineRunner::OutputEvents> Platform::PipelineRunner::ToEvent
       continue;
     }
     data_cols.push_back(c);
+    timestamps.push_back(columns[c].type == kTimestampTz);
     keys.push_back(JsonText(columns[c].name) + ":");
   }
+  const bool t_micros = t_col >= 0 && columns[static_cast<size_t>(t_col)].type == kTimestampTz;
   const std::string head = R"({"specversion":"1.0","source":)" + JsonText(source.ToString()) +
                            R"(,"type":)" + JsonText(type) + R"(,"id":")";
   // The input port's key, as the inside of a JSON string.
@@ -58,7 +79,7 @@ Result<Platform::PipelineRunner::OutputEvents> Platform::PipelineRunner::ToEvent
   OutputEvents out;
   out.input_key = input_key;
   out.first_offset = first_offset;
-  std::string body, p_text, o_text;
+  std::string body;
   size_t in_body = 0;
   while (true) {
     LOOM_ASSIGN_OR_RETURN(const engine::Chunk* chunk, result.Next());
@@ -72,34 +93,39 @@ Result<Platform::PipelineRunner::OutputEvents> Platform::PipelineRunner::ToEvent
       body += head;
       body += key_text;
       if (placed) {
-        p_text.clear();
-        o_text.clear();
-        chunk->AppendText(0, r, &p_text);
-        chunk->AppendText(1, r, &o_text);
-        at.partition = ParseInt<int32_t>(p_text);
-        at.offset = ParseInt<int64_t>(o_text);
+        at.partition = static_cast<int32_t>(chunk->Int64(0, r).value_or(-1));
+        at.offset = chunk->Int64(1, r).value_or(-1);
         // Rows of one input event are adjacent (ordered by place first): numbered in order.
         if (!out.places.empty() && out.places.back().partition == at.partition &&
             out.places.back().offset == at.offset) {
+          if (stop_on_tie) {
+            out.tied = true;
+            return out;
+          }
           at.n = out.places.back().n + 1;
         }
-        body += p_text;
+        AppendInt(at.partition, &body);
         body += '/';
-        body += o_text;
-        if (at.n > 0) body += "#" + std::to_string(at.n);
+        AppendInt(at.offset, &body);
+        if (at.n > 0) {
+          body += '#';
+          AppendInt(at.n, &body);
+        }
       } else {
-        body += std::to_string(first_offset) + "/" + std::to_string(out.size());
+        AppendInt(first_offset, &body);
+        body += '/';
+        AppendInt(static_cast<int64_t>(out.size()), &body);
       }
       body += '"';
       if (t_col >= 0 && !chunk->IsNull(static_cast<size_t>(t_col), r)) {
         body += R"(,"time":)";
-        chunk->AppendJson(static_cast<size_t>(t_col), r, &body);
+        AppendCell(*chunk, static_cast<size_t>(t_col), r, t_micros, &body);
       }
       body += R"(,"data":{)";
       for (size_t k = 0; k < data_cols.size(); ++k) {
         if (k > 0) body += ',';
         body += keys[k];
-        chunk->AppendJson(data_cols[k], r, &body);
+        AppendCell(*chunk, data_cols[k], r, timestamps[k], &body);
       }
       body += "}}\n";
       out.places.push_back(at);
