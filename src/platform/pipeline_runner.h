@@ -59,7 +59,14 @@ struct Platform::PipelineRunner {
   // A streaming step's result rows as CloudEvents: JSON Lines request bodies within the ingest
   // limits, and where each event came from (pipeline_stream_output.cc).
   struct OutputEvents {
-    std::vector<std::string> bodies;
+    struct Body {
+      std::string text;
+      std::vector<uint32_t> events;  // their indices in `places`
+    };
+    // The bodies by lane. The events of one output partition key are all in one lane, in the
+    // result's order; the lanes are published side by side (their appends share the output
+    // log's syncs), the bodies of one lane one after the other.
+    std::vector<std::vector<Body>> lanes;
     std::string input_key;
     int64_t first_offset = 0;
     struct Place {
@@ -79,10 +86,12 @@ struct Platform::PipelineRunner {
   // the cells' JSON literals (TIMESTAMP WITH TIME ZONE cells as RFC 3339 text). Rows of one
   // input event must be adjacent and are numbered in their order; with `stop_on_tie`, a second
   // row of one input event stops it instead (OutputEvents::tied), so that the caller orders
-  // such a result by value too. kResourceExhausted past `max_rows`.
+  // such a result by value too. Events go to `lanes` lanes by the values of the output port's
+  // `key_fields` (round robin without a key). kResourceExhausted past `max_rows`.
   static Result<OutputEvents> ToEvents(engine::QueryResult& result, const std::string& input_key,
                                        int64_t first_offset, const Address& source,
-                                       const std::string& type, size_t max_rows, bool stop_on_tie);
+                                       const std::string& type, size_t max_rows, bool stop_on_tie,
+                                       const std::vector<std::string>& key_fields, size_t lanes);
   // What publishing them into the output port gave: counts, the first rejection ("event ID:
   // reason"), and the output offsets [begin, end) written per partition.
   struct StepOutput {
@@ -90,6 +99,7 @@ struct Platform::PipelineRunner {
     std::string rejection;
     std::map<int32_t, std::pair<int64_t, int64_t>> ranges;
   };
+  // Publishes the lanes side by side (Platform::OutputWorkers); the first failure is returned.
   static Result<StepOutput> PublishOutput(Platform& p, const Caller& service, const Address& port,
                                           const OutputEvents& events);
   // Whether an on-input pipeline's inputs differ from those its last successful run read.

@@ -17,6 +17,11 @@ namespace {
 using nlohmann::json;
 
 constexpr int64_t kMaxStepEvents = 50000;  // per partition and step (stream outputs)
+// A step's output is published in up to kMaxOutputLanes lanes side by side, one per
+// kLaneEvents input events: each request then waits for its log sync together with the others
+// instead of after them (the step's own thread and Platform::OutputWorkers).
+constexpr int64_t kLaneEvents = 2500;
+constexpr int64_t kMaxOutputLanes = 4;
 
 // The start of the window of width w that holds t.
 int64_t FloorTo(int64_t t, int64_t w) { return t >= 0 ? t / w * w : -((-t + w - 1) / w) * w; }
@@ -259,6 +264,11 @@ Result<pipeline::Run> Platform::PipelineRunner::StreamingStep(Platform& p,
                  (timed ? ", CAST(ce_time AS TIMESTAMPTZ) AS __loom_t" : "") + " FROM (" +
                  *composed + ") ORDER BY " + order;
         };
+        // Lanes of output published side by side: a few, each worth a request.
+        int64_t input_events = 0;
+        for (const auto& [part, e] : end) input_events += e - begin[part];
+        const size_t lanes = static_cast<size_t>(
+            std::clamp<int64_t>(input_events / kLaneEvents, 1, kMaxOutputLanes));
         std::string type = out_ref->port->stream.event_type.empty()
                                ? "loom.pipeline." + product.name
                                : out_ref->port->stream.event_type;
@@ -267,7 +277,7 @@ Result<pipeline::Run> Platform::PipelineRunner::StreamingStep(Platform& p,
                                 kept->session->Query(sql(order)));
           return ToEvents(*result, driver_key, begin.begin()->second,
                           Address{product.domain, product.name, "", {}}, type, 10 * kMaxStepEvents,
-                          stop_on_tie);
+                          stop_on_tie, out_ref->port->stream.partition_key, lanes);
         };
         Result<OutputEvents> events = run_query(placed ? "__loom_p, __loom_o" : "ALL", placed);
         if (events.ok() && events->tied) events = run_query("ALL", false);

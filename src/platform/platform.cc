@@ -4,12 +4,14 @@
 #include <set>
 
 #include "platform/json_views.h"
+#include "platform/worker_pool.h"
 
 namespace loom::platform {
 namespace {
 
 // The least time from the start of one background pipeline pass to the start of the next.
 constexpr std::chrono::milliseconds kMinPipelinePass{20};
+constexpr int kOutputWorkers = 3;  // with the step's own thread: up to 4 output lanes at once
 
 }  // namespace
 
@@ -66,6 +68,12 @@ void Platform::StartBackgroundJobs(std::chrono::milliseconds tick) {
       pipelines_woken_ = false;
     }
   });
+}
+
+WorkerPool& Platform::OutputWorkers() {
+  std::lock_guard<std::mutex> lock(output_workers_mu_);
+  if (output_workers_ == nullptr) output_workers_ = std::make_unique<WorkerPool>(kOutputWorkers);
+  return *output_workers_;
 }
 
 void Platform::WakePipelines() {

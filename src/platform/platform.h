@@ -35,6 +35,8 @@
 
 namespace loom::platform {
 
+class WorkerPool;  // platform/worker_pool.h
+
 struct Options {
   std::string data_dir = "loom-data";
   Clock* clock = Clock::Real();  // not owned; must outlive the Platform
@@ -501,6 +503,8 @@ class Platform {
       const std::map<std::string, const engine::Relation*>& slices);
   // Wakes the background pipelines (new events were appended to a stream port).
   void WakePipelines();
+  // The threads that publish a streaming step's output lanes (started on first use).
+  WorkerPool& OutputWorkers();
 
   // Runs the port's expectations on a staged table version before it becomes current
   // (table::PublishOptions::before_commit); blocking failures refuse the publish with
@@ -595,8 +599,10 @@ class Platform {
     std::unique_ptr<engine::Session> session;  // reads slice's files: declared after them
   };
   std::map<std::string, std::unique_ptr<StepSession>> step_sessions_;
-  std::thread pipelines_thread_;  // background pipelines (StartBackgroundJobs)
-  Status pipelines_status_;       // guarded by jobs_mu_
+  std::mutex output_workers_mu_;
+  std::unique_ptr<WorkerPool> output_workers_;  // guarded by output_workers_mu_
+  std::thread pipelines_thread_;                // background pipelines (StartBackgroundJobs)
+  Status pipelines_status_;                     // guarded by jobs_mu_
   std::condition_variable pipelines_cv_;
   bool pipelines_woken_ = false;  // guarded by jobs_mu_: events appended since the last pass
 };
