@@ -10,6 +10,9 @@
 //
 //   bench_catalog [--products N] [--batch N] [--queries N] [--rounds N] [--threads N]
 //                 [--baseline-queries N] [--dir DIR] [--seed N]
+//                 [--show-slow N]     (how many of the slowest queries to print; default 8)
+//                 [--dump FILE]       (write every query's hits: limit 20 at offsets 0 and 7,
+//                                      and limit 1000, as the platform asks; diff two builds)
 //                 [--search-only 1]   (reuse the catalog a previous run left in --dir)
 
 #include <sqlite3.h>
@@ -257,6 +260,8 @@ Stats MedianOf(const std::vector<Stats>& rounds) {
 int main(int argc, char** argv) {
   size_t products = 100000, batch = 1000, queries = 1000, rounds = 5, threads = 2;
   size_t baseline_queries = 30;
+  size_t show_slow = 8;
+  std::string dump;  // --dump FILE: every query's hits, to compare two builds' results
   uint32_t seed = 42;
   std::string dir;
   bool search_only = false;  // --search-only 1: reuse the catalog already in --dir
@@ -272,6 +277,10 @@ int main(int argc, char** argv) {
       rounds = std::strtoull(argv[i + 1], nullptr, 10);
     else if (flag == "--threads")
       threads = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (flag == "--dump")
+      dump = argv[i + 1];
+    else if (flag == "--show-slow")
+      show_slow = std::strtoull(argv[i + 1], nullptr, 10);
     else if (flag == "--baseline-queries")
       baseline_queries = std::strtoull(argv[i + 1], nullptr, 10);
     else if (flag == "--dir")
@@ -435,7 +444,7 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(),
             [&](size_t a, size_t b) { return query_cpu[a] > query_cpu[b]; });
-  for (size_t i = 0; i < std::min<size_t>(8, order.size()); ++i) {
+  for (size_t i = 0; i < std::min(show_slow, order.size()); ++i) {
     const SearchQuery& q = qs[order[i]];
     std::printf("  slow: %.3f ms CPU '%s'%s%s%s%s\n", query_cpu[order[i]], q.text.c_str(),
                 q.domain ? " domain" : "", q.tag ? " tag" : "", q.classification ? " class" : "",
@@ -465,6 +474,34 @@ int main(int argc, char** argv) {
     std::printf("parallel: %.0f queries/s on %zu threads vs %.0f on 1 (%.2fx; median of rounds)\n",
                 Percentile(many, 0.5), threads, Percentile(one, 0.5),
                 Percentile(many, 0.5) / Percentile(one, 0.5));
+  }
+  if (!dump.empty()) {
+    std::FILE* out = std::fopen(dump.c_str(), "w");
+    if (out == nullptr) {
+      std::fprintf(stderr, "--dump: cannot write %s\n", dump.c_str());
+      return 1;
+    }
+    for (const SearchQuery& base : qs) {
+      for (auto [limit, offset] : {std::pair<uint32_t, uint32_t>{20, 0}, {20, 7}, {1000, 0}}) {
+        SearchQuery q = base;
+        q.limit = limit;
+        q.offset = offset;
+        auto hits = catalog->Search(q);
+        std::fprintf(out, "query '%s' domain=%s tag=%s class=%s port=%s limit=%u offset=%u\n",
+                     q.text.c_str(), q.domain.value_or("-").c_str(), q.tag.value_or("-").c_str(),
+                     q.classification.value_or("-").c_str(), q.port_kind.value_or("-").c_str(),
+                     limit, offset);
+        if (!hits.ok()) {
+          std::fprintf(out, "  error %s\n", hits.status().ToString().c_str());
+          continue;
+        }
+        for (const auto& h : *hits) {
+          std::fprintf(out, "  %s/%s %.17g %s\n", h.product.domain.c_str(), h.product.name.c_str(),
+                       h.score, h.snippet.c_str());
+        }
+      }
+    }
+    std::fclose(out);
   }
   sqlite3_finalize(like);
   sqlite3_close(db);
