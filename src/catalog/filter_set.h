@@ -35,6 +35,9 @@ class FilterSet {
     return (bits_[i / 64] >> (i % 64)) & 1;
   }
   void Add(int64_t id);
+  void Remove(int64_t id) {
+    if (Contains(id)) bits_[static_cast<uint64_t>(id) / 64] &= ~(uint64_t{1} << (id % 64));
+  }
   // Keeps only the ids that are also in `other`.
   void IntersectWith(const FilterSet& other);
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <initializer_list>
 #include <limits>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -378,6 +379,10 @@ Result<std::vector<SearchHit>> SqliteCatalog::SearchOn(Connection& conn, const S
   }
   const int64_t wanted = int64_t{query.offset} + query.limit;
   std::vector<int64_t> ids;
+  // Every product of the first tier (all that match in a label and pass the filters), when its
+  // scan saw them all (fewer than kRankCandidates): the second tier then leaves out these ids
+  // instead of testing `NOT {name title tags} : (match)` on each of its matches.
+  std::optional<std::vector<int64_t>> label_ids;
 
   // The first tier is ranked in product_labels (name, title, tags of every product), where each
   // word's doclist holds only the products that have it in a label: on product_search the
@@ -404,6 +409,10 @@ Result<std::vector<SearchHit>> SqliteCatalog::SearchOn(Connection& conn, const S
       LOOM_ASSIGN_OR_RETURN(bool row, stmt->Step());
       if (!row) break;
       ranked.emplace_back(stmt->Double(1), stmt->Int(0));
+    }
+    if (ranked.size() < static_cast<size_t>(kRankCandidates)) {
+      label_ids.emplace();
+      for (const auto& [score, id] : ranked) label_ids->push_back(id);
     }
     // The best `wanted`, and those that tie with the last of them: ties go by domain and name.
     std::sort(ranked.begin(), ranked.end(),
@@ -440,29 +449,48 @@ Result<std::vector<SearchHit>> SqliteCatalog::SearchOn(Connection& conn, const S
     }
   }
 
-  // The second tier: the match in product_search, without the first tier's. loom_rank's
-  // document counts per phrase are bm25's: the match's phrases in any column, then those of the
-  // NOT-ed labels expression (a row can hold some of those).
+  // The second tier: the match in product_search, without the first tier's. When the first tier
+  // holds every label match that passes the filters, those ids are left out by a bit test;
+  // otherwise by the MATCH expression `(match) NOT {name title tags} : (match)`, which tests the
+  // label columns of every match (about as costly again as the match itself). The scores are
+  // the same: in a row the NOT-ed phrases match nothing, so they add nothing to bm25's sum.
   if (static_cast<int64_t>(hits.size()) < wanted) {
     RankInput rank;
     rank.weights = kRankWeights;
     for (const Counts& c : found->phrases) rank.docs.push_back(c.docs);
-    for (const Counts& c : found->phrases) rank.docs.push_back(c.label_docs);
+    std::string expression = *match;
+    FilterSet candidates;
+    const FilterSet* in_set = passing.get();
+    bool exclude = false;  // in_set holds the ids to leave out, not those to keep
+    if (!label_ids) {
+      expression = "(" + *match + ") NOT {name title tags} : (" + *match + ")";
+      for (const Counts& c : found->phrases) rank.docs.push_back(c.label_docs);
+    } else if (passing) {
+      candidates = *passing;
+      for (int64_t id : *label_ids) candidates.Remove(id);
+      in_set = &candidates;
+    } else if (!label_ids->empty()) {
+      for (int64_t id : *label_ids) candidates.Add(id);
+      in_set = &candidates;
+      exclude = true;
+    }
     LOOM_ASSIGN_OR_RETURN(
         StmtLease stmt,
         conn.Statement(std::string("SELECT ") + kSummaryColumns +
                        ", c.score, p.id FROM (SELECT s.rowid AS id, " + kRankFunction +
                        "(product_search, ?) AS score FROM product_search s "
                        "WHERE product_search MATCH ?" +
-                       (passing ? " AND loom_in_set(?, s.rowid)" : "") +
+                       (in_set == nullptr ? ""
+                        : exclude         ? " AND NOT loom_in_set(?, s.rowid)"
+                                          : " AND loom_in_set(?, s.rowid)") +
                        " ORDER BY s.rowid DESC LIMIT " + std::to_string(kRankCandidates) +
                        ") c JOIN products p ON p.id = c.id ORDER BY c.score DESC, p.domain, "
                        "p.name LIMIT ?"));
     int index = 1;
     stmt->BindPointer(index++, &rank, kRankInputType);
-    stmt->Bind(index++, "(" + *match + ") NOT {name title tags} : (" + *match + ")");
-    if (passing) {
-      stmt->BindPointer(index++, const_cast<FilterSet*>(passing.get()), kFilterSetType);
+    stmt->Bind(index++, expression);
+    if (in_set != nullptr) {
+      stmt->BindPointer(index++, const_cast<FilterSet*>(in_set), kFilterSetType);
     }
     stmt->Bind(index, wanted - static_cast<int64_t>(hits.size()));
     LOOM_RETURN_IF_ERROR(read_rows(stmt, &ids));
