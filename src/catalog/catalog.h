@@ -107,6 +107,11 @@ class Catalog {
   // The current version of a document by key, or the given version.
   virtual Result<StoredDocument> Get(std::string_view key,
                                      const std::optional<std::string>& version) = 0;
+  // The same as Get(key, nullopt) and ListPolicies(), without copying the documents: the shared
+  // object stays as it is while held, and a caller may compare pointers to know that nothing
+  // changed (a change comes as a new object).
+  virtual Result<std::shared_ptr<const StoredDocument>> Current(std::string_view key) = 0;
+  virtual Result<std::shared_ptr<const std::vector<StoredDocument>>> CurrentPolicies() = 0;
   // Every version of one document, oldest first.
   virtual Result<std::vector<StoredDocument>> Versions(std::string_view key) = 0;
   virtual Result<std::vector<SearchHit>> Search(const SearchQuery& query) = 0;

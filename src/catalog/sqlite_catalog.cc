@@ -278,7 +278,8 @@ Status SqliteCatalog::RefreshCacheLocked() {
   return Status::Ok();
 }
 
-Result<std::vector<StoredDocument>> SqliteCatalog::ListKind(spec::Kind kind) {
+Result<std::shared_ptr<const std::vector<StoredDocument>>> SqliteCatalog::SharedKind(
+    spec::Kind kind) {
   std::lock_guard<std::mutex> lock(mu_);
   LOOM_RETURN_IF_ERROR(RefreshCacheLocked());
   if (auto it = kind_cache_.find(kind); it != kind_cache_.end()) return it->second;
@@ -287,8 +288,18 @@ Result<std::vector<StoredDocument>> SqliteCatalog::ListKind(spec::Kind kind) {
                                                             "d.current_revision ORDER BY d.key"));
   stmt->Bind(1, KindText(kind));
   LOOM_ASSIGN_OR_RETURN(std::vector<StoredDocument> docs, ReadDocuments(stmt));
-  kind_cache_[kind] = docs;
-  return docs;
+  auto shared = std::make_shared<const std::vector<StoredDocument>>(std::move(docs));
+  kind_cache_[kind] = shared;
+  return shared;
+}
+
+Result<std::vector<StoredDocument>> SqliteCatalog::ListKind(spec::Kind kind) {
+  LOOM_ASSIGN_OR_RETURN(std::shared_ptr<const std::vector<StoredDocument>> docs, SharedKind(kind));
+  return *docs;
+}
+
+Result<std::shared_ptr<const std::vector<StoredDocument>>> SqliteCatalog::CurrentPolicies() {
+  return SharedKind(spec::Kind::kPolicy);
 }
 
 Result<std::vector<StoredDocument>> SqliteCatalog::ListDomains() {
@@ -301,42 +312,46 @@ Result<std::vector<StoredDocument>> SqliteCatalog::ListPolicies() {
 
 Result<StoredDocument> SqliteCatalog::Get(std::string_view key,
                                           const std::optional<std::string>& version) {
+  if (!version) {
+    LOOM_ASSIGN_OR_RETURN(std::shared_ptr<const StoredDocument> doc, Current(key));
+    return *doc;
+  }
   LOOM_ASSIGN_OR_RETURN(ParsedKey parsed, ParseKey(key));
-  std::string wanted;
-  if (version) {
-    wanted = *version;
-    // Domains and policies: "r3", or the bare revision number "3".
-    if (parsed.kind != spec::Kind::kDataProduct && !wanted.empty() &&
-        wanted.find_first_not_of("0123456789") == std::string::npos) {
-      wanted = "r" + wanted;
-    }
+  std::string wanted = *version;
+  // Domains and policies: "r3", or the bare revision number "3".
+  if (parsed.kind != spec::Kind::kDataProduct && !wanted.empty() &&
+      wanted.find_first_not_of("0123456789") == std::string::npos) {
+    wanted = "r" + wanted;
   }
   std::lock_guard<std::mutex> lock(mu_);
-  if (!version) {
-    LOOM_RETURN_IF_ERROR(RefreshCacheLocked());
-    if (auto it = current_cache_.find(key); it != current_cache_.end()) return it->second;
-  }
   LOOM_ASSIGN_OR_RETURN(
-      Lease stmt,
-      Statement(std::string(kDocumentColumns) +
-                "WHERE v.key = ?1 AND (CASE WHEN ?2 IS NULL THEN v.revision = d.current_revision "
-                "ELSE v.version = ?2 END)"));
+      Lease stmt, Statement(std::string(kDocumentColumns) + "WHERE v.key = ?1 AND v.version = ?2"));
   stmt->Bind(1, key);
-  if (version) {
-    stmt->Bind(2, wanted);
-  } else {
-    stmt->BindNull(2);
-  }
+  stmt->Bind(2, wanted);
   LOOM_ASSIGN_OR_RETURN(std::vector<StoredDocument> docs, ReadDocuments(stmt));
   if (docs.empty()) {
-    if (!version) return NotFound("no " + parsed.Describe());
     LOOM_ASSIGN_OR_RETURN(std::optional<KeyState> exists, LoadState(std::string(key)));
     if (!exists) return NotFound("no " + parsed.Describe());
     return NotFound("no version '" + *version + "' of " + parsed.Describe() +
                     " (current: " + exists->version + ")");
   }
-  if (!version) current_cache_.insert_or_assign(std::string(key), docs.front());
   return std::move(docs.front());
+}
+
+Result<std::shared_ptr<const StoredDocument>> SqliteCatalog::Current(std::string_view key) {
+  LOOM_ASSIGN_OR_RETURN(ParsedKey parsed, ParseKey(key));
+  std::lock_guard<std::mutex> lock(mu_);
+  LOOM_RETURN_IF_ERROR(RefreshCacheLocked());
+  if (auto it = current_cache_.find(key); it != current_cache_.end()) return it->second;
+  LOOM_ASSIGN_OR_RETURN(
+      Lease stmt, Statement(std::string(kDocumentColumns) + "WHERE v.key = ?1 AND v.revision = "
+                                                            "d.current_revision"));
+  stmt->Bind(1, key);
+  LOOM_ASSIGN_OR_RETURN(std::vector<StoredDocument> docs, ReadDocuments(stmt));
+  if (docs.empty()) return NotFound("no " + parsed.Describe());
+  auto doc = std::make_shared<const StoredDocument>(std::move(docs.front()));
+  current_cache_.insert_or_assign(std::string(key), doc);
+  return doc;
 }
 
 Result<std::vector<StoredDocument>> SqliteCatalog::Versions(std::string_view key) {

@@ -38,6 +38,8 @@ class SqliteCatalog final : public Catalog {
   Result<std::vector<StoredDocument>> ListPolicies() override;
   Result<StoredDocument> Get(std::string_view key,
                              const std::optional<std::string>& version) override;
+  Result<std::shared_ptr<const StoredDocument>> Current(std::string_view key) override;
+  Result<std::shared_ptr<const std::vector<StoredDocument>>> CurrentPolicies() override;
   Result<std::vector<StoredDocument>> Versions(std::string_view key) override;
   Result<std::vector<SearchHit>> Search(const SearchQuery& query) override;
   Status CommitOffsets(std::string_view group, const Address& port,
@@ -90,8 +92,9 @@ class SqliteCatalog final : public Catalog {
   // this connection), and PRAGMA data_version moves when another connection (another process)
   // committed. Guarded by mu_.
   Status RefreshCacheLocked();
-  std::map<std::string, StoredDocument, std::less<>> current_cache_;
-  std::map<spec::Kind, std::vector<StoredDocument>> kind_cache_;
+  std::map<std::string, std::shared_ptr<const StoredDocument>, std::less<>> current_cache_;
+  std::map<spec::Kind, std::shared_ptr<const std::vector<StoredDocument>>> kind_cache_;
+  Result<std::shared_ptr<const std::vector<StoredDocument>>> SharedKind(spec::Kind kind);
   int64_t data_version_ = -1;
 
   std::mutex mu_;                        // serialises the writer connection

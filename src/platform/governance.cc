@@ -94,16 +94,26 @@ Result<std::shared_ptr<const governance::PolicySet>> Platform::PoliciesInForce(
     const std::vector<spec::Document>& overrides) {
   std::vector<spec::Policy> policies;
   std::string key;
+  bool overridden = false;
+  for (const spec::Document& d : overrides) overridden = overridden || d.policy() != nullptr;
+  std::shared_ptr<const std::vector<catalog::StoredDocument>> stored;
   if (catalog_ != nullptr) {
-    LOOM_ASSIGN_OR_RETURN(std::vector<catalog::StoredDocument> stored, catalog_->ListPolicies());
-    for (const catalog::StoredDocument& d : stored) key += d.digest;
-    bool overridden = false;
-    for (const spec::Document& d : overrides) overridden = overridden || d.policy() != nullptr;
+    LOOM_ASSIGN_OR_RETURN(stored, catalog_->CurrentPolicies());
+    if (!overridden) {
+      // The catalog hands out a new list object when its policies change: the same object
+      // (kept alive here, so its address cannot be reused) means the same set.
+      std::lock_guard<std::mutex> lock(policies_mu_);
+      if (policies_ && stored == policies_docs_) return policies_;
+    }
+    for (const catalog::StoredDocument& d : *stored) key += d.digest;
     if (!overridden) {
       std::lock_guard<std::mutex> lock(policies_mu_);
-      if (policies_ && key == policies_key_) return policies_;
+      if (policies_ && key == policies_key_) {
+        policies_docs_ = stored;
+        return policies_;
+      }
     }
-    for (const catalog::StoredDocument& d : stored) {
+    for (const catalog::StoredDocument& d : *stored) {
       LOOM_ASSIGN_OR_RETURN(std::vector<spec::Document> docs, spec::ParseDocuments(d.yaml, d.key));
       for (const spec::Document& doc : docs) {
         if (doc.policy() == nullptr) continue;
@@ -114,12 +124,8 @@ Result<std::shared_ptr<const governance::PolicySet>> Platform::PoliciesInForce(
       }
     }
   }
-  bool overridden = false;
   for (const spec::Document& d : overrides) {
-    if (d.policy() != nullptr) {
-      policies.push_back(*d.policy());
-      overridden = true;
-    }
+    if (d.policy() != nullptr) policies.push_back(*d.policy());
   }
   LOOM_ASSIGN_OR_RETURN(std::shared_ptr<const governance::PolicySet> set,
                         governance::PolicySet::Build(policies));
@@ -127,11 +133,18 @@ Result<std::shared_ptr<const governance::PolicySet>> Platform::PoliciesInForce(
     std::lock_guard<std::mutex> lock(policies_mu_);
     policies_ = set;
     policies_key_ = key;
+    policies_docs_ = stored;
   }
   return set;
 }
 
 Result<spec::DataProduct> Platform::LoadProduct(const catalog::StoredDocument& doc) {
+  LOOM_ASSIGN_OR_RETURN(std::shared_ptr<const spec::DataProduct> product, LoadSharedProduct(doc));
+  return *product;
+}
+
+Result<std::shared_ptr<const spec::DataProduct>> Platform::LoadSharedProduct(
+    const catalog::StoredDocument& doc) {
   // A stored version never changes: its digest names its text. What may change is the policy
   // set its global types resolve against (PoliciesInForce keeps one object per set).
   const std::string cache_key = doc.key + '\n' + doc.digest;
@@ -158,11 +171,12 @@ Result<spec::DataProduct> Platform::LoadProduct(const catalog::StoredDocument& d
   } else {
     policies = nullptr;
   }
-  if (doc.digest.empty()) return product;  // not a stored version
+  auto shared = std::make_shared<const spec::DataProduct>(std::move(product));
+  if (doc.digest.empty()) return shared;  // not a stored version
   std::lock_guard<std::mutex> lock(loaded_mu_);
   if (loaded_.size() >= 4096) loaded_.clear();  // a bound, not an eviction policy
-  loaded_[cache_key] = LoadedProduct{policies, product};
-  return product;
+  loaded_[cache_key] = LoadedProduct{policies, shared};
+  return shared;
 }
 
 Result<catalog::StoredDocument> Platform::GetProductVersion(

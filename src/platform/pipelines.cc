@@ -37,12 +37,12 @@ Result<std::vector<spec::DataProduct>> Platform::LoadProducts() {
                         catalog_->ListProducts(std::nullopt));
   std::vector<spec::DataProduct> out;
   for (const catalog::ProductSummary& summary : products) {
-    LOOM_ASSIGN_OR_RETURN(
-        catalog::StoredDocument doc,
-        catalog_->Get(catalog::ProductKey(summary.domain, summary.name), std::nullopt));
+    LOOM_ASSIGN_OR_RETURN(std::shared_ptr<const catalog::StoredDocument> doc,
+                          catalog_->Current(catalog::ProductKey(summary.domain, summary.name)));
     // Parsed once per stored version (LoadProduct keeps them): every ingest wakes this loop.
-    LOOM_ASSIGN_OR_RETURN(spec::DataProduct product, LoadProduct(doc));
-    out.push_back(std::move(product));
+    LOOM_ASSIGN_OR_RETURN(std::shared_ptr<const spec::DataProduct> product,
+                          LoadSharedProduct(*doc));
+    out.push_back(*product);
   }
   return out;
 }

@@ -402,6 +402,9 @@ class Platform {
       const std::vector<spec::Document>& overrides);
   // A stored product descriptor, its global types resolved with the policies in force.
   Result<spec::DataProduct> LoadProduct(const catalog::StoredDocument& doc);
+  // The same, shared: one object per stored version and policy set (no copy per call).
+  Result<std::shared_ptr<const spec::DataProduct>> LoadSharedProduct(
+      const catalog::StoredDocument& doc);
   // A stored product version: exact, current (nullopt), or the latest of a major ("1").
   Result<catalog::StoredDocument> GetProductVersion(const std::string& key,
                                                     const std::optional<std::string>& version);
@@ -418,6 +421,8 @@ class Platform {
   std::mutex policies_mu_;
   std::string policies_key_;                               // guarded by policies_mu_
   std::shared_ptr<const governance::PolicySet> policies_;  // guarded by policies_mu_
+  // The catalog's policy list policies_ was built from (compared by address; guarded too).
+  std::shared_ptr<const std::vector<catalog::StoredDocument>> policies_docs_;
   // --- access.cc: the one place each path checks, masks and audits --------------------------
   // Opens security.db, audit.db and the JWT verifier, and builds the first Authorizer.
   Status OpenSecurity();
@@ -465,15 +470,21 @@ class Platform {
   // batch of events) was a fifth of the server's CPU on the event ingest path.
   struct LoadedProduct {
     std::shared_ptr<const governance::PolicySet> policies;
-    spec::DataProduct product;
+    std::shared_ptr<const spec::DataProduct> product;
   };
   std::mutex loaded_mu_;
   std::map<std::string, LoadedProduct> loaded_;  // guarded by loaded_mu_
 
   // The product descriptor (current version) and its output port, or kNotFound.
+  // `product` is shared with LoadSharedProduct's cache (ResolvePort) or a copy of the given one.
   struct PortRef {
-    spec::DataProduct product;
-    const spec::OutputPort* port = nullptr;  // into product
+    PortRef(std::shared_ptr<const spec::DataProduct> p, const spec::OutputPort* o)
+        : held(std::move(p)), product(*held), port(o) {}
+    PortRef(const spec::DataProduct& p, const spec::OutputPort* o)
+        : PortRef(std::make_shared<const spec::DataProduct>(p), o) {}
+    std::shared_ptr<const spec::DataProduct> held;
+    const spec::DataProduct& product;
+    const spec::OutputPort* port = nullptr;  // into product (or into the one given)
   };
   Result<std::unique_ptr<PortRef>> ResolvePort(const Address& address);
   // The open table of a table port (opened on first use, reopened when the descriptor changes).

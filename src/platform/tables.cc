@@ -93,11 +93,10 @@ Result<std::unique_ptr<Platform::PortRef>> Platform::ResolvePort(const Address& 
     return InvalidArgument("address " + address.ToString() + " names no port (expected " +
                            address.ToString() + "/<port>)");
   }
-  LOOM_ASSIGN_OR_RETURN(
-      catalog::StoredDocument doc,
-      catalog_->Get(catalog::ProductKey(address.domain, address.product), std::nullopt));
-  auto ref = std::make_unique<PortRef>();
-  LOOM_ASSIGN_OR_RETURN(ref->product, LoadProduct(doc));
+  LOOM_ASSIGN_OR_RETURN(std::shared_ptr<const catalog::StoredDocument> doc,
+                        catalog_->Current(catalog::ProductKey(address.domain, address.product)));
+  LOOM_ASSIGN_OR_RETURN(std::shared_ptr<const spec::DataProduct> product, LoadSharedProduct(*doc));
+  auto ref = std::make_unique<PortRef>(std::move(product), nullptr);
   ref->port = ref->product.FindPort(address.port);
   if (ref->port == nullptr) {
     return NotFound("product " + ref->product.address().ToString() + " has no port '" +
