@@ -5,6 +5,7 @@
 // embedded default (OpenSqliteCatalog); PostgreSQL comes behind the same interface for scale-out.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -73,6 +74,11 @@ struct SearchQuery {
   std::optional<std::string> port_kind;
   uint32_t limit = 20;
   uint32_t offset = 0;
+  // When set, only the hits it accepts are returned, and offset and limit count those only: who
+  // may see a product (the platform's access check). Called on the searching thread, during
+  // Search, for each candidate in rank order until the page is full; it must not call the
+  // catalog.
+  std::function<bool(const ProductSummary&)> visible;
 };
 
 // Hits come in two tiers: products with every word in name, title or tags first, then the

@@ -335,16 +335,20 @@ Result<std::vector<SearchHit>> SqliteCatalog::SearchOn(Connection& conn, const S
   kind(query.port_kind, FilterKind::kPortKind);
 
   std::vector<SearchHit> hits;
-  auto read_rows = [&](StmtLease& stmt, std::vector<int64_t>* ids) -> Status {
-    while (true) {
+  auto visible = [&](const ProductSummary& p) { return !query.visible || query.visible(p); };
+  // Reads hits until the statement ends or `hits` holds `until`, leaving out those not visible.
+  auto read_rows = [&](StmtLease& stmt, std::vector<int64_t>* ids, size_t until) -> Status {
+    while (hits.size() < until) {
       LOOM_ASSIGN_OR_RETURN(bool row, stmt->Step());
       if (!row) return Status::Ok();
       SearchHit hit;
       hit.product = ReadSummary(*stmt);
+      if (!visible(hit.product)) continue;
       hit.score = stmt->Double(kSummaryColumnCount);
       if (ids != nullptr) ids->push_back(stmt->Int(kSummaryColumnCount + 1));
       hits.push_back(std::move(hit));
     }
+    return Status::Ok();
   };
 
   bool has_text = query.text.find_first_not_of(" \t\r\n\f\v") != std::string::npos;
@@ -355,9 +359,17 @@ Result<std::vector<SearchHit>> SqliteCatalog::SearchOn(Connection& conn, const S
                        filters + " ORDER BY p.domain, p.name LIMIT ? OFFSET ?"));
     int index = 1;
     for (const std::string& v : filter_values) stmt->Bind(index++, v);
-    stmt->Bind(index, int64_t{query.limit});
-    stmt->Bind(index + 1, int64_t{query.offset});
-    LOOM_RETURN_IF_ERROR(read_rows(stmt, nullptr));
+    if (!query.visible) {
+      stmt->Bind(index, int64_t{query.limit});
+      stmt->Bind(index + 1, int64_t{query.offset});
+      LOOM_RETURN_IF_ERROR(read_rows(stmt, nullptr, query.limit));
+      return hits;
+    }
+    // The offset counts visible products only: SQL can skip none of them.
+    stmt->Bind(index, int64_t{-1});
+    stmt->Bind(index + 1, int64_t{0});
+    LOOM_RETURN_IF_ERROR(read_rows(stmt, nullptr, size_t{query.offset} + query.limit));
+    hits.erase(hits.begin(), hits.begin() + std::min<size_t>(query.offset, hits.size()));
     return hits;
   }
 
@@ -414,26 +426,26 @@ Result<std::vector<SearchHit>> SqliteCatalog::SearchOn(Connection& conn, const S
       label_ids.emplace();
       for (const auto& [score, id] : ranked) label_ids->push_back(id);
     }
-    // The best `wanted`, and those that tie with the last of them: ties go by domain and name.
+    // The best `wanted` visible products, and those that tie with the last of them: ties go by
+    // domain and name. Summaries are read one group of equal scores at a time.
     std::sort(ranked.begin(), ranked.end(),
               [](const auto& x, const auto& y) { return x.first > y.first; });
-    size_t keep = std::min(ranked.size(), static_cast<size_t>(wanted));
-    while (keep > 0 && keep < ranked.size() && ranked[keep].first == ranked[keep - 1].first) {
-      ++keep;
-    }
-    ranked.resize(keep);
     std::vector<std::pair<SearchHit, int64_t>> first;
-    for (const auto& [score, id] : ranked) {
-      LOOM_ASSIGN_OR_RETURN(StmtLease product,
-                            conn.Statement(std::string("SELECT ") + kSummaryColumns +
-                                           " FROM products p WHERE id = ?"));
-      product->Bind(1, id);
-      LOOM_ASSIGN_OR_RETURN(bool row, product->Step());
-      if (!row) return Internal("catalog: indexed product " + std::to_string(id) + " not found");
-      SearchHit hit;
-      hit.product = ReadSummary(*product);
-      hit.score = score;
-      first.emplace_back(std::move(hit), id);
+    for (size_t k = 0; k < ranked.size() && first.size() < static_cast<size_t>(wanted);) {
+      const double score = ranked[k].first;
+      for (; k < ranked.size() && ranked[k].first == score; ++k) {
+        const int64_t id = ranked[k].second;
+        LOOM_ASSIGN_OR_RETURN(StmtLease product,
+                              conn.Statement(std::string("SELECT ") + kSummaryColumns +
+                                             " FROM products p WHERE id = ?"));
+        product->Bind(1, id);
+        LOOM_ASSIGN_OR_RETURN(bool row, product->Step());
+        if (!row) return Internal("catalog: indexed product " + std::to_string(id) + " not found");
+        SearchHit hit;
+        hit.product = ReadSummary(*product);
+        hit.score = score;
+        if (visible(hit.product)) first.emplace_back(std::move(hit), id);
+      }
     }
     std::sort(first.begin(), first.end(), [](const auto& x, const auto& y) {
       if (x.first.score != y.first.score) return x.first.score > y.first.score;
@@ -492,8 +504,9 @@ Result<std::vector<SearchHit>> SqliteCatalog::SearchOn(Connection& conn, const S
     if (in_set != nullptr) {
       stmt->BindPointer(index++, const_cast<FilterSet*>(in_set), kFilterSetType);
     }
-    stmt->Bind(index, wanted - static_cast<int64_t>(hits.size()));
-    LOOM_RETURN_IF_ERROR(read_rows(stmt, &ids));
+    // Hits the caller may not see are read and left out: the SQL limit counts them too.
+    stmt->Bind(index, query.visible ? int64_t{-1} : wanted - static_cast<int64_t>(hits.size()));
+    LOOM_RETURN_IF_ERROR(read_rows(stmt, &ids, static_cast<size_t>(wanted)));
   }
   if (hits.size() <= query.offset) return std::vector<SearchHit>();
 

@@ -236,20 +236,15 @@ Result<nlohmann::json> Platform::Search(const Caller& caller, const SearchParams
   q.alignment = params.alignment;
   q.port_kind = params.port_kind;
   if (params.offset > 10000) return InvalidArgument("search: offset must be at most 10000");
-  // Hits the caller may not see are dropped before paging, so pages stay full and a count never
-  // reveals them.
-  q.limit = 1000;
-  q.offset = 0;
-  LOOM_ASSIGN_OR_RETURN(std::vector<catalog::SearchHit> all, catalog_->Search(q));
+  // Hits the caller may not see are left out by the catalog before paging, so pages stay full,
+  // a count never reveals them, and only the page's hits get a snippet.
+  q.limit = params.limit;
+  q.offset = params.offset;
   std::shared_ptr<const security::Authorizer> authz = Authz();
-  std::vector<catalog::SearchHit> hits;
-  for (catalog::SearchHit& h : all) {
-    if (authz->CanSee(caller.identity, Address{h.product.domain, h.product.name, "", {}})) {
-      hits.push_back(std::move(h));
-    }
-  }
-  hits.erase(hits.begin(), hits.begin() + std::min<size_t>(params.offset, hits.size()));
-  if (hits.size() > params.limit) hits.resize(params.limit);
+  q.visible = [&](const catalog::ProductSummary& p) {
+    return authz->CanSee(caller.identity, Address{p.domain, p.name, "", {}});
+  };
+  LOOM_ASSIGN_OR_RETURN(std::vector<catalog::SearchHit> hits, catalog_->Search(q));
   LOOM_RETURN_IF_ERROR(AuditRecord({caller.principal(), "search", "", true,
                                     static_cast<int64_t>(hits.size()), params.text, ""}));
   nlohmann::json out = {{"query", params.text}, {"hits", nlohmann::json::array()}};

@@ -170,5 +170,40 @@ TEST_F(SearchFilterTest, FilteredResultsAreTheMatchesThatPassWithTheirUnfiltered
   }
 }
 
+// `visible` (the platform's access check) leaves hits out before paging: every page is a slice
+// of the visible hits of the unfiltered list, in its order, and a caller who may see nothing gets
+// nothing.
+TEST_F(SearchFilterTest, VisibleLeavesHitsOutBeforePaging) {
+  auto shown = [](const ProductSummary& p) { return std::stoi(p.name.substr(2)) % 4 != 1; };
+  for (const std::string& text : {std::string("zebra"), std::string()}) {
+    SearchQuery all_query{.text = text, .limit = 1000};
+    if (text.empty()) all_query.domain = "music";  // a listing: by domain and name
+    const std::vector<SearchHit> all = Find(all_query);
+    ASSERT_GT(all.size(), 100u);
+    std::vector<std::string> expected;
+    for (const SearchHit& h : all) {
+      if (shown(h.product)) expected.push_back(h.product.name);
+    }
+    ASSERT_LT(expected.size(), all.size());
+    for (uint32_t offset : {0u, 7u, 150u, 290u}) {
+      for (uint32_t limit : {20u, 1000u}) {
+        SearchQuery q = all_query;
+        q.offset = offset;
+        q.limit = limit;
+        q.visible = shown;
+        std::vector<std::string> got;
+        for (const SearchHit& h : Find(q)) got.push_back(h.product.name);
+        const size_t from = std::min<size_t>(offset, expected.size());
+        const size_t to = std::min<size_t>(size_t{offset} + limit, expected.size());
+        EXPECT_EQ(got, std::vector<std::string>(expected.begin() + from, expected.begin() + to))
+            << "'" << text << "' offset " << offset << " limit " << limit;
+      }
+    }
+    SearchQuery refused = all_query;
+    refused.visible = [](const ProductSummary&) { return false; };
+    EXPECT_TRUE(Find(refused).empty()) << "'" << text << "'";
+  }
+}
+
 }  // namespace
 }  // namespace loom::catalog::testing
