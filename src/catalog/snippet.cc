@@ -34,6 +34,26 @@ bool PhraseAt(const Tokens& tokens, size_t at, const SnippetPhrase& phrase) {
   return true;
 }
 
+// Whether `text` may hold an instance of a phrase, without tokenizing it: false only when the
+// text is ASCII and holds no phrase's first token as a substring, case folded. For ASCII text the
+// tokenizer's terms are its runs of letters and digits, lower-cased, so a term equal to (or, for
+// a prefix phrase, starting with) the first token implies that substring.
+bool MayHoldAPhrase(const std::string& text, const std::vector<SnippetPhrase>& phrases) {
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) >= 0x80) return true;
+  }
+  auto same = [](char have, char want) {
+    return (have >= 'A' && have <= 'Z' ? static_cast<char>(have - 'A' + 'a') : have) == want;
+  };
+  for (const SnippetPhrase& phrase : phrases) {
+    const std::string& first = phrase.tokens.front();
+    if (std::search(text.begin(), text.end(), first.begin(), first.end(), same) != text.end()) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // The positions that start a sentence: the first token, and each token whose text is preceded by
 // white space that follows a '.' or ':'.
 std::vector<int> SentenceStarts(const std::string& text, const Tokens& tokens) {
@@ -165,6 +185,12 @@ Result<std::string> Snippet(FtsQueryBuilder& fts, const std::vector<std::string>
   std::vector<Tokens> tokens;
   std::vector<Instance> instances;  // by column, position, phrase
   for (size_t c = 0; c < columns.size(); ++c) {
+    // A column without instances is never the snippet's, except the first when no column has
+    // one: the others need no tokens.
+    if (c > 0 && !MayHoldAPhrase(columns[c], phrases)) {
+      tokens.emplace_back();
+      continue;
+    }
     LOOM_ASSIGN_OR_RETURN(Tokens t, fts.TokenizeDocument(columns[c]));
     for (size_t at = 0; at < t.size(); ++at) {
       for (size_t p = 0; p < phrases.size(); ++p) {
