@@ -48,14 +48,47 @@ Result<Db> Db::OpenWithFlags(const std::string& path, int flags) {
   return db;
 }
 
+sqlite3_stmt* StmtCache::Take(std::string_view sql) {
+  std::lock_guard<std::mutex> lock(mu);
+  for (size_t i = 0; i < kept.size(); ++i) {
+    const char* text = sqlite3_sql(kept[i]);
+    if (text != nullptr && std::string_view(text) == sql) {
+      sqlite3_stmt* s = kept[i];
+      kept[i] = kept.back();
+      kept.pop_back();
+      return s;
+    }
+  }
+  return nullptr;
+}
+
+bool StmtCache::Keep(sqlite3_stmt* stmt) {
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  std::lock_guard<std::mutex> lock(mu);
+  if (closed || kept.size() >= kMaxKept) return false;
+  kept.push_back(stmt);
+  return true;
+}
+
+void StmtCache::Close() {
+  std::lock_guard<std::mutex> lock(mu);
+  closed = true;
+  for (sqlite3_stmt* s : kept) sqlite3_finalize(s);
+  kept.clear();
+}
+
 Db::~Db() {
+  if (cache_ != nullptr) cache_->Close();
   if (db_ != nullptr) sqlite3_close_v2(db_);
 }
 
 Db& Db::operator=(Db&& other) noexcept {
   if (this != &other) {
+    if (cache_ != nullptr) cache_->Close();
     if (db_ != nullptr) sqlite3_close_v2(db_);
     db_ = std::exchange(other.db_, nullptr);
+    cache_ = std::move(other.cache_);
   }
   return *this;
 }
@@ -72,6 +105,9 @@ Status Db::Exec(std::string_view sql) {
 }
 
 Result<Stmt> Db::Prepare(std::string_view sql) const {
+  if (cache_ != nullptr) {
+    if (sqlite3_stmt* kept = cache_->Take(sql); kept != nullptr) return Stmt(db_, kept, cache_);
+  }
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
                               SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
@@ -79,16 +115,23 @@ Result<Stmt> Db::Prepare(std::string_view sql) const {
     sqlite3_finalize(stmt);
     return SqliteError(db_, rc, "prepare '" + std::string(sql.substr(0, 80)) + "'");
   }
-  return Stmt(db_, stmt);
+  return Stmt(db_, stmt, stmt != nullptr ? cache_ : nullptr);
 }
 
-Stmt::~Stmt() { sqlite3_finalize(stmt_); }
+void Stmt::Release() {
+  if (stmt_ == nullptr) return;
+  if (cache_ == nullptr || !cache_->Keep(stmt_)) sqlite3_finalize(stmt_);
+  stmt_ = nullptr;
+}
+
+Stmt::~Stmt() { Release(); }
 
 Stmt& Stmt::operator=(Stmt&& other) noexcept {
   if (this != &other) {
-    sqlite3_finalize(stmt_);
+    Release();
     db_ = other.db_;
     stmt_ = std::exchange(other.stmt_, nullptr);
+    cache_ = std::move(other.cache_);
     bind_error_ = std::move(other.bind_error_);
   }
   return *this;
