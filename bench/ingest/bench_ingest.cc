@@ -2,8 +2,14 @@
 // the peers on the same workload in the same run (Redis Streams with appendfsync always, NATS
 // JetStream file storage, PostgreSQL COPY into jsonb). Prints medians over rounds and ratios.
 //
-//   bench_ingest [--events N] [--batch N] [--rounds N] [--threads N] [--dir DIR]
-//                [--peers redis,nats,postgres,http|none] [--loom PATH-TO-LOOM] [--mesh DIR]
+//   bench_ingest [--events N] [--batch N] [--rounds N] [--threads N] [--inproc-threads N]
+//                [--dir DIR] [--peers redis,nats,postgres,http|none] [--loom PATH-TO-LOOM]
+//                [--mesh DIR]
+//
+// --threads: connections of the peers and of Loom over HTTP. --inproc-threads: the threads of
+// the application that embeds Loom (in-process rows), each calling StreamPort::Ingest with one
+// batch at a time; a call waits for the fdatasync of its records, so with fsync always the
+// cores idle unless more calls than cores are in flight (default 8: 4 per core here).
 //
 // `http` adds Loom over HTTP (`loom serve`, POST .../ports/events/events); it is skipped with
 // the reason when the binary or the endpoint is missing. The server serves the descriptors of
@@ -33,6 +39,7 @@ struct Args {
   size_t batch = 1000;
   int rounds = 3;
   int threads = 4;
+  int inproc_threads = 8;
   std::string dir = "/tmp";
   std::string peers = "redis,nats,postgres,http";
   std::string loom = LOOM_BINARY_PATH;  // for the HTTP mode
@@ -51,6 +58,8 @@ Args Parse(int argc, char** argv) {
       a.rounds = std::stoi(v);
     else if (k == "--threads")
       a.threads = std::stoi(v);
+    else if (k == "--inproc-threads")
+      a.inproc_threads = std::stoi(v);
     else if (k == "--dir")
       a.dir = v;
     else if (k == "--peers")
@@ -92,7 +101,7 @@ std::optional<Round> LoomRound(const Workload& w, const Args& a, spec::FsyncPoli
   if (!port.ok()) return *why = port.status().ToString(), std::nullopt;
   std::mutex mu;
   auto round = Drive(
-      w, a.threads,
+      w, a.inproc_threads,
       [&](int, size_t b) {
         auto r =
             (*port)->Ingest(ingest::Request{ingest::Format::kJsonLines, w.jsonl_batches[b], {}});
@@ -151,9 +160,9 @@ struct Row {
 int main(int argc, char** argv) {
   Args a = Parse(argc, argv);
   std::printf(
-      "bench_ingest: %zu play events, batches of %zu, %d producer threads/connections, "
-      "%d rounds (medians)\n",
-      a.events, a.batch, a.threads, a.rounds);
+      "bench_ingest: %zu play events, batches of %zu, %d producer connections (%d threads "
+      "in-process), %d rounds (medians)\n",
+      a.events, a.batch, a.threads, a.inproc_threads, a.rounds);
   Workload w = MakeWorkload(a.events, a.batch);
   std::printf("workload: %.1f MB, %.0f bytes/event (CloudEvents JSON)\n\n", w.total_bytes / 1e6,
               static_cast<double>(w.total_bytes) / static_cast<double>(a.events));
