@@ -14,6 +14,13 @@
 // Lightweight Block Ciphers", 2013; 27 rounds of add-rotate-xor on two 32-bit words, a 128-bit
 // key), the keyed permutation of 64-bit integers behind loom_keyed_permute. A permutation: distinct
 // inputs always give distinct outputs, so grouping and joining on the output is exact.
+//
+// Speck32: Speck32's round function (Beaulieu et al. 2013: 22 rounds of add-rotate-xor on two
+// 16-bit words, rotations 7 and 2) under 22 independent round keys derived from a 128-bit key,
+// the keyed permutation of 32-bit integers behind loom_keyed_permute32 and of the integers of
+// int32 range in loom_keyed_permute. Independent round keys: the standard Speck32/64 key
+// schedule would make the key 64 bits, within reach of an exhaustive search; derived by
+// HMAC-SHA-256 from the 128-bit key, finding them means finding that key.
 
 #include <array>
 #include <cstddef>
@@ -114,6 +121,30 @@ class Speck64 {
 
  private:
   uint32_t round_keys_[kRounds];
+};
+
+// Thread-safe once made (const).
+class Speck32 {
+ public:
+  static constexpr int kRounds = 22;
+  using RoundKeys = std::array<uint16_t, kRounds>;
+
+  explicit Speck32(const RoundKeys& round_keys) : round_keys_(round_keys) {}
+  ~Speck32();
+  Speck32(const Speck32&) = delete;
+  Speck32& operator=(const Speck32&) = delete;
+
+  // The round keys of the 128-bit key (key_high, key_low): round key i is bytes 2i and 2i + 1
+  // (big-endian) of HMAC-SHA-256(key, "loom-speck32-1") || HMAC-SHA-256(key, "loom-speck32-2"),
+  // the key being its 16 bytes big-endian (key_high first).
+  static RoundKeys DeriveRoundKeys(uint64_t key_high, uint64_t key_low);
+
+  // Encrypts `count` blocks: block v is the word pair (x, y) = (v >> 16, v & 0xffff), and so is
+  // its ciphertext. `in` and `out` may be the same array.
+  void Encrypt(const uint32_t* in, uint32_t* out, size_t count) const;
+
+ private:
+  RoundKeys round_keys_;
 };
 
 }  // namespace loom::engine

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdint>
 #include <cstring>
 #include <initializer_list>
 #include <memory>
+#include <vector>
 
 #include "engine/keyed_hash.h"
 
@@ -186,37 +188,96 @@ void MonthStart(duckdb_function_info /*info*/, duckdb_data_chunk input, duckdb_v
   }
 }
 
-// loom_keyed_permute: columns 0 and 1 the key's words, column 2 the BIGINT value. The rows of a
-// run under the same key (the key is a constant of the mask expression: one run per chunk) are
-// encrypted in one call, NULL rows included (their slots hold whatever the vector has; the
-// output is NULL there).
-void KeyedPermute(duckdb_function_info /*info*/, duckdb_data_chunk input, duckdb_vector output) {
+// The Speck32 of a key, made once per thread and key: deriving its round keys costs two HMACs,
+// more than a chunk of rows takes to encrypt.
+const Speck32& Speck32Of(uint64_t high, uint64_t low) {
+  struct Cached {
+    uint64_t high = 0, low = 0;
+    std::unique_ptr<Speck32> cipher;
+  };
+  thread_local Cached cached;
+  if (cached.cipher == nullptr || cached.high != high || cached.low != low) {
+    cached.cipher = std::make_unique<Speck32>(Speck32::DeriveRoundKeys(high, low));
+    cached.high = high;
+    cached.low = low;
+  }
+  return *cached.cipher;
+}
+
+bool FitsInt32(int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; }
+
+// Columns 0 and 1 of a loom_keyed_permute* call are the key's words, column 2 the value. Calls
+// `encrypt(high, low, start, end)` for each run of rows under the same key (the key is a
+// constant of the mask expression: one run per chunk), NULL rows included (their slots hold
+// whatever the vector has), then makes the output NULL where the key or the value is.
+template <typename Encrypt>
+void ForEachKeyRun(duckdb_data_chunk input, duckdb_vector output, Encrypt encrypt) {
   const idx_t rows = duckdb_data_chunk_get_size(input);
-  duckdb_vector key_vectors[2] = {duckdb_data_chunk_get_vector(input, 0),
-                                  duckdb_data_chunk_get_vector(input, 1)};
-  const auto* high = static_cast<const uint64_t*>(duckdb_vector_get_data(key_vectors[0]));
-  const auto* low = static_cast<const uint64_t*>(duckdb_vector_get_data(key_vectors[1]));
-  duckdb_vector values = duckdb_data_chunk_get_vector(input, 2);
-  const auto* in = static_cast<const uint64_t*>(duckdb_vector_get_data(values));
-  auto* out = static_cast<uint64_t*>(duckdb_vector_get_data(output));
-  uint64_t* out_valid = nullptr;
-  const uint64_t* valid[3] = {duckdb_vector_get_validity(key_vectors[0]),
-                              duckdb_vector_get_validity(key_vectors[1]),
-                              duckdb_vector_get_validity(values)};
+  duckdb_vector vectors[3] = {duckdb_data_chunk_get_vector(input, 0),
+                              duckdb_data_chunk_get_vector(input, 1),
+                              duckdb_data_chunk_get_vector(input, 2)};
+  const auto* high = static_cast<const uint64_t*>(duckdb_vector_get_data(vectors[0]));
+  const auto* low = static_cast<const uint64_t*>(duckdb_vector_get_data(vectors[1]));
   idx_t start = 0;
   while (start < rows) {
     idx_t end = start + 1;
     while (end < rows && high[end] == high[start] && low[end] == low[start]) ++end;
-    const Speck64 cipher(high[start], low[start]);
-    cipher.Encrypt(in + start, out + start, end - start);
+    encrypt(high[start], low[start], start, end);
     start = end;
   }
-  for (const uint64_t* v : valid) {
-    if (v == nullptr) continue;
+  uint64_t* out_valid = nullptr;
+  for (duckdb_vector v : vectors) {
+    const uint64_t* valid = duckdb_vector_get_validity(v);
+    if (valid == nullptr) continue;
     for (idx_t row = 0; row < rows; ++row) {
-      if (!RowValid(v, row)) SetNull(output, &out_valid, row);
+      if (!RowValid(valid, row)) SetNull(output, &out_valid, row);
     }
   }
+}
+
+// loom_keyed_permute(high, low, BIGINT): a value of int32 range goes through Speck32 of its 32
+// bits (so it equals loom_keyed_permute32 of the same value, and stays in int32 range); any
+// other through Speck64/128 of its 64 bits, repeated while the result is of int32 range (cycle
+// walking: this maps the values outside int32 range one-to-one onto themselves, so the whole is
+// still a permutation of BIGINT).
+void KeyedPermute(duckdb_function_info /*info*/, duckdb_data_chunk input, duckdb_vector output) {
+  const auto* in =
+      static_cast<const int64_t*>(duckdb_vector_get_data(duckdb_data_chunk_get_vector(input, 2)));
+  auto* out = static_cast<int64_t*>(duckdb_vector_get_data(output));
+  ForEachKeyRun(input, output, [&](uint64_t high, uint64_t low, idx_t start, idx_t end) {
+    const size_t n = end - start;
+    thread_local std::vector<uint32_t> narrow;
+    narrow.resize(n);
+    bool wide = false;
+    for (size_t i = 0; i < n; ++i) {
+      narrow[i] = static_cast<uint32_t>(in[start + i]);
+      wide = wide || !FitsInt32(in[start + i]);
+    }
+    Speck32Of(high, low).Encrypt(narrow.data(), narrow.data(), n);
+    if (wide) {
+      const Speck64 cipher(high, low);
+      auto* blocks = reinterpret_cast<uint64_t*>(out + start);
+      cipher.Encrypt(reinterpret_cast<const uint64_t*>(in + start), blocks, n);
+      for (size_t i = 0; i < n; ++i) {
+        if (FitsInt32(in[start + i])) continue;
+        while (FitsInt32(static_cast<int64_t>(blocks[i])))
+          cipher.Encrypt(&blocks[i], &blocks[i], 1);
+      }
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (FitsInt32(in[start + i])) out[start + i] = static_cast<int32_t>(narrow[i]);
+    }
+  });
+}
+
+// loom_keyed_permute32(high, low, INTEGER): Speck32 of the value's 32 bits, an INTEGER.
+void KeyedPermute32(duckdb_function_info /*info*/, duckdb_data_chunk input, duckdb_vector output) {
+  const auto* in =
+      static_cast<const uint32_t*>(duckdb_vector_get_data(duckdb_data_chunk_get_vector(input, 2)));
+  auto* out = static_cast<uint32_t*>(duckdb_vector_get_data(output));
+  ForEachKeyRun(input, output, [&](uint64_t high, uint64_t low, idx_t start, idx_t end) {
+    Speck32Of(high, low).Encrypt(in + start, out + start, end - start);
+  });
 }
 
 // A logical type freed at scope end.
@@ -236,6 +297,7 @@ class LogicalType {
 
 Status RegisterMaskFunctions(duckdb_connection con) {
   LogicalType varchar(DUCKDB_TYPE_VARCHAR);
+  LogicalType integer(DUCKDB_TYPE_INTEGER);
   LogicalType bigint(DUCKDB_TYPE_BIGINT);
   LogicalType ubigint(DUCKDB_TYPE_UBIGINT);
   LogicalType uuid(DUCKDB_TYPE_UUID);
@@ -254,6 +316,7 @@ Status RegisterMaskFunctions(duckdb_connection con) {
   const bool ok =
       add(kKeyedHashFunction, {&varchar, &varchar}, uuid, &KeyedHash) &&
       add(kKeyedPermuteFunction, {&ubigint, &ubigint, &bigint}, bigint, &KeyedPermute) &&
+      add(kKeyedPermute32Function, {&ubigint, &ubigint, &integer}, integer, &KeyedPermute32) &&
       add(kMonthStartFunction, {&date}, date, &MonthStart);
   if (!ok) return Internal("cannot register the SQL functions of masks");
   return Status::Ok();

@@ -26,6 +26,17 @@
 // to every row of a chunk before the call, and comparing words to find where it changes is
 // cheaper than comparing strings. A vector of values costs a few nanoseconds each (SIMD).
 //
+// A value of int32 range is an exception: it is permuted as loom_keyed_permute32 does, so that
+// it lands in int32 range too and int32 and int64 keys masked alike still join. Any other value
+// is Speck64/128 of its 64 bits, repeated while the result is of int32 range (cycle walking).
+//
+//   loom_keyed_permute32(key_high UBIGINT, key_low UBIGINT, value INTEGER) -> INTEGER
+//
+// The `hash` mask of an integer whose values are all of int32 range: Speck32's round function
+// under 22 round keys derived from the 128-bit key (keyed_hash.h), a keyed permutation of
+// INTEGER. Four bytes wide, so DuckDB groups and joins it as tightly as the raw key. NULL gives
+// NULL.
+//
 //   loom_month_start(value DATE) -> DATE
 //
 // The first day of the value's month (the `truncate` mask of a date): what
@@ -40,6 +51,7 @@ namespace loom::engine {
 
 inline constexpr const char* kKeyedHashFunction = "loom_keyed_hash";
 inline constexpr const char* kKeyedPermuteFunction = "loom_keyed_permute";
+inline constexpr const char* kKeyedPermute32Function = "loom_keyed_permute32";
 inline constexpr const char* kMonthStartFunction = "loom_month_start";
 
 // Registers the functions in the database behind `con` (its system catalog: every connection).

@@ -156,7 +156,7 @@ Result<Caller> Platform::Authenticate(std::string_view bearer) {
 }
 
 Status Platform::Protect(const security::Decision& d, const spec::Schema& schema,
-                         engine::Relation& r) {
+                         engine::Relation& r, const table::Manifest* manifest) {
   r.row_filter = d.row_filter.value_or("");
   if (d.unmask) return Status::Ok();
   std::optional<security::MaskKey> key;
@@ -170,7 +170,11 @@ Status Platform::Protect(const security::Decision& d, const spec::Schema& schema
       LOOM_ASSIGN_OR_RETURN(security::KeyStore * keys, Keys());
       LOOM_ASSIGN_OR_RETURN(key, keys->GetMaskKey());
     }
-    LOOM_ASSIGN_OR_RETURN(security::MaskedColumn m, security::MaskColumn(*f, *key));
+    const table::ColumnStats* stats = manifest != nullptr ? manifest->Stats(c.name) : nullptr;
+    const security::ValueRange range = stats != nullptr && stats->fits_int32
+                                           ? security::ValueRange::kInt32
+                                           : security::ValueRange::kDeclared;
+    LOOM_ASSIGN_OR_RETURN(security::MaskedColumn m, security::MaskColumn(*f, *key, range));
     c.mask = m.expression;
     if (!m.expression.empty()) c.type = m.sql_type;
   }

@@ -447,8 +447,10 @@ class Platform {
   Status Audited(const Caller& caller, std::string_view operation, const Address& address,
                  int64_t rows, std::string_view query_text = "", std::string_view detail = "");
   Status AuditRecord(const security::AuditRecord& record);
-  // Applies the caller's masks and row filter (Decision `d`) to a relation of `schema`.
-  Status Protect(const security::Decision& d, const spec::Schema& schema, engine::Relation& r);
+  // Applies the caller's masks and row filter (Decision `d`) to a relation of `schema`; a table
+  // version's `manifest` (if any) tells which integer keys fit in 32 bits (a narrower mask).
+  Status Protect(const security::Decision& d, const spec::Schema& schema, engine::Relation& r,
+                 const table::Manifest* manifest = nullptr);
   // Whether ProtectEvents changes anything for this decision on a port of `schema`.
   static bool ProtectsEvents(const security::Decision& d, const spec::Schema& schema);
   // Masks and filters stream events (JSON records) for a reader without unmask or with a filter.

@@ -268,14 +268,14 @@ Result<engine::SessionOptions> Platform::SessionOptionsFor(
       if (!snap.ok() && snap.status().code() != StatusCode::kNotFound) return snap.status();
       engine::Relation r =
           RelationOf(a.SqlName(), snap.ok() ? &*snap : nullptr, product.schema, cipher);
-      LOOM_RETURN_IF_ERROR(Protect(d, product.schema, r));
+      LOOM_RETURN_IF_ERROR(Protect(d, product.schema, r, snap.ok() ? &snap->manifest : nullptr));
       options.relations.push_back(std::move(r));
       for (const auto& [name, version] : versioned) {
         if (name != a.SqlName()) continue;
         LOOM_ASSIGN_OR_RETURN(table::Snapshot at, t->At(table::Version(version)));
         engine::Relation v =
             RelationOf(a.SqlName() + "__v" + std::to_string(version), &at, product.schema, cipher);
-        LOOM_RETURN_IF_ERROR(Protect(d, product.schema, v));
+        LOOM_RETURN_IF_ERROR(Protect(d, product.schema, v, &at.manifest));
         options.relations.push_back(std::move(v));
       }
     }

@@ -35,14 +35,17 @@ std::string KeyedDigest(const std::string& col, const MaskKey& key, std::string_
 }
 
 // The hash mask, under a key of its own derived from the mask key. A string: loom_keyed_hash,
-// the engine's AES-128-CMAC (engine/keyed_hash.h) of its text, a UUID. An integer:
-// loom_keyed_permute, the engine's Speck64/128 of its 64 bits, a BIGINT: a keyed permutation, so
-// hashed integer keys never collide and DuckDB still groups and joins them as one machine word.
-// int32 and int64 keys hash alike (both as BIGINT), so they still join with each other.
-MaskedColumn KeyedHash(const spec::Field& field, const std::string& col, const MaskKey& key) {
-  const bool integer =
-      field.type.kind == spec::TypeKind::kInt32 || field.type.kind == spec::TypeKind::kInt64;
-  if (integer) {
+// the engine's AES-128-CMAC (engine/keyed_hash.h) of its text, a UUID. An integer: a keyed
+// permutation (engine/mask_functions.h), so hashed integer keys never collide and DuckDB still
+// groups and joins them as one machine word: loom_keyed_permute32, an INTEGER, when every value
+// is of int32 range (an int32 field, or a version whose statistics say so), else
+// loom_keyed_permute, a BIGINT. The two agree on every value of int32 range, so int32 and int64
+// keys still join with each other. The INTEGER tells a reader only what its values show anyway:
+// that the raw values are of int32 range.
+MaskedColumn KeyedHash(const spec::Field& field, const std::string& col, const MaskKey& key,
+                       ValueRange range) {
+  const bool int32 = field.type.kind == spec::TypeKind::kInt32;
+  if (int32 || field.type.kind == spec::TypeKind::kInt64) {
     // The first 16 bytes of HMAC-SHA-256(mask key, "loom-mask:hash-int64"), as two big-endian
     // words.
     const std::string k = internal::HmacSha256(key.hex, "loom-mask:hash-int64");
@@ -50,9 +53,14 @@ MaskedColumn KeyedHash(const spec::Field& field, const std::string& col, const M
     for (size_t i = 0; i < 16; ++i) {
       words[i / 8] = (words[i / 8] << 8) | static_cast<unsigned char>(k[i]);
     }
-    return MaskedColumn{"loom_keyed_permute(" + std::to_string(words[0]) + "::UBIGINT, " +
-                            std::to_string(words[1]) + "::UBIGINT, CAST(" + col + " AS BIGINT))",
-                        "BIGINT"};
+    const std::string args =
+        std::to_string(words[0]) + "::UBIGINT, " + std::to_string(words[1]) + "::UBIGINT, ";
+    if (int32 || range == ValueRange::kInt32) {
+      // TRY_CAST: a cast error would name the value.
+      return MaskedColumn{"loom_keyed_permute32(" + args + "TRY_CAST(" + col + " AS INTEGER))",
+                          "INTEGER"};
+    }
+    return MaskedColumn{"loom_keyed_permute(" + args + "CAST(" + col + " AS BIGINT))", "BIGINT"};
   }
   const std::string hash_key =
       internal::Hex(internal::HmacSha256(key.hex, "loom-mask:hash")).substr(0, 32);
@@ -87,7 +95,7 @@ Result<MaskedColumn> Truncate(const spec::Field& field, const std::string& col,
 
 }  // namespace
 
-Result<MaskedColumn> MaskColumn(const spec::Field& field, const MaskKey& key) {
+Result<MaskedColumn> MaskColumn(const spec::Field& field, const MaskKey& key, ValueRange range) {
   const std::string type = field.type.SqlType();
   if (!field.pii) return MaskedColumn{"", type};
   const std::string col = QuoteIdent(field.name);
@@ -102,7 +110,7 @@ Result<MaskedColumn> MaskColumn(const spec::Field& field, const MaskKey& key) {
     case spec::MaskMethod::kRedact:
       return MaskedColumn{"CASE WHEN " + col + " IS NULL THEN NULL ELSE '***' END", "VARCHAR"};
     case spec::MaskMethod::kHash:
-      return KeyedHash(field, col, key);
+      return KeyedHash(field, col, key, range);
     case spec::MaskMethod::kTokenize:
       return MaskedColumn{"('tok_' || left(" + KeyedDigest(col, key, "token") + ", 16))",
                           "VARCHAR"};

@@ -319,17 +319,25 @@ struct MaskedColumn {
   std::string sql_type;    // the column's DuckDB type after masking
 };
 
+// What is known of a column's values beyond its declared type: kInt32 when every value lies in
+// int32 range (a table version's statistics say so: table::ColumnStats::fits_int32).
+enum class ValueRange : uint8_t { kDeclared, kInt32 };
+
 // The DuckDB expression that replaces `field` (a column of the same name) for readers without
 // unmask. Methods (kNone on a pii field means redact):
 //   redact   -> '***'                               (VARCHAR; NULL stays NULL)
-//   hash     -> loom_keyed_hash: AES-128-CMAC of the value text under a key derived from
-//               `key` (UUID; equal in, equal out; ints hash as their decimal text)
+//   hash     -> an integer: a keyed permutation under a key derived from `key`,
+//               loom_keyed_permute32 (INTEGER) for an int32 field or values of range kInt32,
+//               else loom_keyed_permute (BIGINT); both agree on every value of int32 range, so
+//               masked keys join whatever their type. Anything else: loom_keyed_hash, AES-128-CMAC
+//               of the value text under a key derived from `key` (UUID; equal in, equal out)
 //   tokenize -> 'tok_' || 16 hex of a keyed sha256  (VARCHAR; stable)
 //   truncate -> dates and timestamps to the month, numbers down to a multiple of 10, strings to
 //               their first 3 characters            (type kept)
 //   null     -> NULL of the column's type           (type kept)
 // kInvalidArgument for truncate on bool, uuid, list or struct, and for a malformed key.
-Result<MaskedColumn> MaskColumn(const spec::Field& field, const MaskKey& key);
+Result<MaskedColumn> MaskColumn(const spec::Field& field, const MaskKey& key,
+                                ValueRange range = ValueRange::kDeclared);
 
 // ---------------------------------------------------------------------------------------------
 // The audit chain (audit.cc)

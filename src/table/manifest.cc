@@ -91,6 +91,7 @@ nlohmann::json ToJson(const Manifest& m) {
     nlohmann::json c = {{"null_count", st.null_count}};
     if (!st.min.is_null()) c["min"] = st.min;
     if (!st.max.is_null()) c["max"] = st.max;
+    if (st.fits_int32) c["fits_int32"] = true;
     j["columns"][name] = std::move(c);
   }
   j["files"] = nlohmann::json::array();
@@ -131,6 +132,7 @@ Result<Manifest> ManifestFromJson(std::string_view text) {
       st.null_count = s.at("null_count").get<uint64_t>();
       if (s.contains("min")) st.min = s["min"];
       if (s.contains("max")) st.max = s["max"];
+      st.fits_int32 = s.value("fits_int32", false);
       m.columns.emplace_back(c.name, std::move(st));
     }
     for (const auto& f : j.at("files")) {

@@ -330,6 +330,9 @@ Status ComputeStats(engine::Connection& conn, const spec::Schema& schema,
   for (const spec::Field& f : schema.fields) {
     const std::string c = QuoteIdent(f.name);
     select += ", count(*) - count(" + c + ")";
+    if (f.type.kind == spec::TypeKind::kInt64) {
+      select += ", coalesce(min(" + c + ") >= -2147483648 AND max(" + c + ") <= 2147483647, true)";
+    }
     if (f.pii || IsNested(f.type.kind)) continue;
     if (f.type.kind == spec::TypeKind::kTimestamp) {
       select += ", min(epoch_us(" + c + ")), max(epoch_us(" + c + "))";
@@ -354,6 +357,7 @@ Status ComputeStats(engine::Connection& conn, const spec::Schema& schema,
   for (const spec::Field& f : schema.fields) {
     ColumnStats st;
     st.null_count = std::stoull(rows.Get(0, col++));
+    if (f.type.kind == spec::TypeKind::kInt64) st.fits_int32 = rows.Get(0, col++) == "true";
     if (!f.pii && !IsNested(f.type.kind)) {
       if (f.type.kind == spec::TypeKind::kTimestamp) {
         if (rows.text[0][col]) st.min = FormatRfc3339(std::stoll(*rows.text[0][col]));

@@ -60,6 +60,10 @@ struct ColumnStats {
   uint64_t null_count = 0;
   nlohmann::json min;  // null when not meaningful (lists, structs, pii, all-null column)
   nlohmann::json max;
+  // An int64 column whose values all lie in int32 range (nulls aside). Kept for pii columns and
+  // in encrypted manifests: it is one bit, and a masked column shows it anyway (the integer hash
+  // mask is then an INTEGER, security::ValueRange::kInt32).
+  bool fits_int32 = false;
 };
 
 struct DataFile {

@@ -1,6 +1,7 @@
 // The SQL functions masks are written with (engine/mask_functions.h), run in DuckDB: NULLs,
 // chunk boundaries, loom_keyed_permute against Speck64/128's test vector and a plain reference
-// (and never colliding), a bad key of loom_keyed_hash refused
+// (and never colliding), loom_keyed_permute32 against Speck32's test vector and a reference,
+// and equal to loom_keyed_permute over int32 range, a bad key of loom_keyed_hash refused
 // without being shown, and loom_month_start equal to date_trunc's month on every day of ±2,000
 // years. The hash is pinned against OpenSSL's AES-128-CMAC here, over chunks that mix every
 // path of CmacBatch (inline strings, one block, several, CBC-chained long ones), and in
@@ -8,12 +9,15 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cstdint>
 #include <limits>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "engine/engine.h"
+#include "engine/keyed_hash.h"
 #include "testing/testing.h"
 
 namespace loom::engine {
@@ -62,6 +66,7 @@ class MaskFunctionsTest : public ::testing::Test {
 // The paper's key 1b1a1918 13121110 0b0a0908 03020100 as loom_keyed_permute's two words.
 constexpr const char* kSpeckKey = "1952900979608391952::UBIGINT, 795458214199165184::UBIGINT";
 
+using loom::testing::KeyedPermute;
 using loom::testing::Speck64;
 
 TEST_F(MaskFunctionsTest, KeyedPermuteIsSpeck64) {
@@ -72,8 +77,8 @@ TEST_F(MaskFunctionsTest, KeyedPermuteIsSpeck64) {
   EXPECT_EQ(One(std::string("SELECT printf('%016x', loom_keyed_permute(") + kSpeckKey +
                 ", 4283597746427216685))"),
             "8c6fa548454e028b");
-  // 5,003 values over several chunks (2,048 rows each) and a ragged tail, both signs and the
-  // extremes of BIGINT, against the reference.
+  // 5,003 values over several chunks (2,048 rows each) and a ragged tail, both signs, a few of
+  // int32 range (Speck32 there) and the extremes of BIGINT, against the reference.
   std::vector<int64_t> values;
   for (int64_t i = 0; i < 5001; ++i) values.push_back(i * 1844674407370955 - 4611686018427387904);
   values.push_back(std::numeric_limits<int64_t>::max());
@@ -85,8 +90,8 @@ TEST_F(MaskFunctionsTest, KeyedPermuteIsSpeck64) {
   ASSERT_TRUE(rows.ok()) << rows.status().ToString();
   ASSERT_EQ(rows->size(), values.size());
   for (size_t r = 0; r < rows->size(); ++r) {
-    const uint64_t v = static_cast<uint64_t>(std::stoll(rows->Get(r, 0)));
-    const auto expected = static_cast<int64_t>(Speck64(0x1b1a191813121110, 0x0b0a090803020100, v));
+    const int64_t v = std::stoll(rows->Get(r, 0));
+    const int64_t expected = KeyedPermute(0x1b1a191813121110, 0x0b0a090803020100, v);
     ASSERT_EQ(rows->Get(r, 1), std::to_string(expected)) << "value " << rows->Get(r, 0);
   }
   // A key that changes from row to row: each row under its own key.
@@ -100,7 +105,7 @@ TEST_F(MaskFunctionsTest, KeyedPermuteIsSpeck64) {
   ASSERT_TRUE(varied.ok()) << varied.status().ToString();
   for (size_t r = 0; r < varied->size(); ++r) {
     const uint64_t k = std::stoull(varied->Get(r, 0));
-    EXPECT_EQ(varied->Get(r, 1), std::to_string(static_cast<int64_t>(Speck64(k, 5, 42))));
+    EXPECT_EQ(varied->Get(r, 1), std::to_string(KeyedPermute(k, 5, 42)));
   }
 }
 
@@ -124,6 +129,69 @@ TEST_F(MaskFunctionsTest, KeyedPermuteNeverCollidesAndKeepsNulls) {
                 kSpeckKey +
                 ", x) = loom_keyed_permute(1952900979608391952::UBIGINT, "
                 "795458214199165185::UBIGINT, x)"),
+            "0");
+}
+
+TEST_F(MaskFunctionsTest, KeyedPermute32IsSpeck32AndAgreesWithTheBigintPermutation) {
+  // Speck32/64's test vector (Beaulieu et al. 2013, appendix C) through the engine's cipher with
+  // the standard key schedule's round keys: key 1918 1110 0908 0100, plaintext 6574 694c,
+  // ciphertext a868 42f2.
+  std::array<uint16_t, 22> standard{};
+  uint16_t l[25] = {0x0908, 0x1110, 0x1918};
+  standard[0] = 0x0100;
+  for (uint16_t i = 0; i + 1 < 22; ++i) {
+    l[i + 3] = static_cast<uint16_t>(
+        static_cast<uint16_t>(standard[i] + static_cast<uint16_t>((l[i] >> 7) | (l[i] << 9))) ^ i);
+    standard[i + 1] = static_cast<uint16_t>(
+        static_cast<uint16_t>((standard[i] << 2) | (standard[i] >> 14)) ^ l[i + 3]);
+  }
+  EXPECT_EQ(loom::testing::Speck32(standard, 0x6574694c), 0xa86842f2U);
+  const Speck32 cipher(standard);
+  std::vector<uint32_t> blocks(131, 0x6574694c);
+  blocks[70] = 0;
+  cipher.Encrypt(blocks.data(), blocks.data(), blocks.size());
+  EXPECT_EQ(blocks[0], 0xa86842f2U);
+  EXPECT_EQ(blocks[130], 0xa86842f2U);  // the ragged tail
+  EXPECT_EQ(blocks[70], loom::testing::Speck32(standard, 0));
+  // The derived round keys, against OpenSSL's HMAC.
+  EXPECT_EQ(Speck32::DeriveRoundKeys(0x1b1a191813121110, 0x0b0a090803020100),
+            loom::testing::Speck32RoundKeys(0x1b1a191813121110, 0x0b0a090803020100));
+  // loom_keyed_permute32 over chunks, both signs and the extremes of INTEGER, against the
+  // reference; loom_keyed_permute of the same values (as BIGINT) gives the same numbers, so int32
+  // and int64 keys masked alike still join.
+  auto rows = con_->QueryRows(
+      std::string("SELECT v, loom_keyed_permute32(") + kSpeckKey + ", v), loom_keyed_permute(" +
+      kSpeckKey +
+      ", v::BIGINT) FROM (SELECT unnest([-2147483648, 2147483647, -1, 0, 1]::INTEGER[]) AS v "
+      "UNION ALL SELECT (x * 858993 - 2147483648)::INTEGER FROM range(5000) t(x))");
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 5005U);
+  for (size_t r = 0; r < rows->size(); ++r) {
+    const int64_t v = std::stoll(rows->Get(r, 0));
+    const std::string expected =
+        std::to_string(KeyedPermute(0x1b1a191813121110, 0x0b0a090803020100, v));
+    ASSERT_EQ(rows->Get(r, 1), expected) << "value " << v;
+    ASSERT_EQ(rows->Get(r, 2), expected) << "value " << v;
+  }
+  EXPECT_EQ(One(std::string("SELECT typeof(loom_keyed_permute32(") + kSpeckKey + ", 5))"),
+            "INTEGER");
+  // A permutation of INTEGER: 200,000 distinct outputs, none its input; NULLs stay NULL.
+  EXPECT_EQ(One(std::string("SELECT count(DISTINCT loom_keyed_permute32(") + kSpeckKey +
+                ", x::INTEGER)) FROM range(-100000, 100000) t(x)"),
+            "200000");
+  EXPECT_EQ(One(std::string("SELECT count(*) FROM range(-100000, 100000) t(x) WHERE "
+                            "loom_keyed_permute32(") +
+                kSpeckKey + ", x::INTEGER) = x"),
+            "0");
+  EXPECT_EQ(One(std::string("SELECT loom_keyed_permute32(") + kSpeckKey + ", NULL) IS NULL"),
+            "true");
+  // Values outside int32 range stay outside it (cycle walking), values inside stay inside.
+  EXPECT_EQ(One(std::string("SELECT count(*) FROM range(0, 4000) t(x) WHERE "
+                            "(loom_keyed_permute(") +
+                kSpeckKey +
+                ", x * 2305843009213693 + 2147483648) BETWEEN -2147483648 AND 2147483647) OR "
+                "NOT (loom_keyed_permute(" +
+                kSpeckKey + ", x - 2000) BETWEEN -2147483648 AND 2147483647)"),
             "0");
 }
 

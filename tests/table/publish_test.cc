@@ -126,6 +126,43 @@ TEST_F(TablePublishTest, PiiColumnsGetNoMinMaxStatistics) {
   EXPECT_FALSE(m->Stats("duration_ms")->min.is_null());
 }
 
+// Whether an int64 column's values all fit in 32 bits: kept for pii columns too (the integer
+// hash mask is narrower then), and through the stored manifest.
+TEST_F(TablePublishTest, Int64ColumnsSayWhetherTheirValuesFitIn32Bits) {
+  TableOptions o;
+  o.root = dir_.Sub("fits");
+  o.schema = PlaysSchema();
+  o.schema.fields[1].pii = true;  // duration_ms, int64
+  auto t = Table::Open(o);
+  ASSERT_TRUE(t.ok());
+  const struct {
+    const char* durations;
+    bool fits;
+  } cases[] = {{"30,,-2147483648", true},
+               {"30,2147483647,", true},
+               {"30,2147483648,", false},
+               {"-2147483649,1,", false},
+               {",,", true}};
+  for (const auto& c : cases) {
+    std::string csv = "play_id,duration_ms,genre,score\n";
+    std::string durations = c.durations;
+    for (int i = 0; i < 3; ++i) {
+      const size_t comma = durations.find(',');
+      csv += "p" + std::to_string(i) + "," + durations.substr(0, comma) + ",rock,1\n";
+      durations = comma == std::string::npos ? "" : durations.substr(comma + 1);
+    }
+    WriteFile(dir_.Sub("f.csv"), csv);
+    auto m = (*t)->PublishFile(dir_.Sub("f.csv"), SourceKind::kCsv, Opts());
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    EXPECT_EQ(m->Stats("duration_ms")->fits_int32, c.fits) << c.durations;
+    EXPECT_TRUE(m->Stats("duration_ms")->min.is_null());
+    EXPECT_FALSE(m->Stats("genre")->fits_int32);  // not an int64
+    auto cur = (*t)->Current();
+    ASSERT_TRUE(cur.ok());
+    EXPECT_EQ(cur->manifest.Stats("duration_ms")->fits_int32, c.fits) << c.durations;
+  }
+}
+
 TEST_F(TablePublishTest, PublishesJsonLines) {
   auto t = Open();
   WriteFile(dir_.Sub("p.jsonl"),

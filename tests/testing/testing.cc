@@ -11,8 +11,10 @@
 #include <gtest/gtest.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/params.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -180,6 +182,51 @@ uint64_t Speck64(uint64_t key_high, uint64_t key_low, uint64_t block) {
     k = rol(k, 3) ^ l[i % 3];
   }
   return (uint64_t{x} << 32) | y;
+}
+
+uint32_t Speck32(const std::array<uint16_t, 22>& round_keys, uint32_t block) {
+  auto ror = [](uint16_t x, int r) { return static_cast<uint16_t>((x >> r) | (x << (16 - r))); };
+  auto rol = [](uint16_t x, int r) { return static_cast<uint16_t>((x << r) | (x >> (16 - r))); };
+  auto x = static_cast<uint16_t>(block >> 16);
+  auto y = static_cast<uint16_t>(block);
+  for (uint16_t k : round_keys) {
+    x = static_cast<uint16_t>(static_cast<uint16_t>(ror(x, 7) + y) ^ k);
+    y = static_cast<uint16_t>(rol(y, 2) ^ x);
+  }
+  return (uint32_t{x} << 16) | y;
+}
+
+std::array<uint16_t, 22> Speck32RoundKeys(uint64_t key_high, uint64_t key_low) {
+  std::string key;
+  for (uint64_t word : {key_high, key_low}) {
+    for (int shift = 56; shift >= 0; shift -= 8) key += static_cast<char>(word >> shift);
+  }
+  std::string material;
+  for (const char* label : {"loom-speck32-1", "loom-speck32-2"}) {
+    unsigned char out[32];
+    unsigned int size = 0;
+    EXPECT_NE(HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+                   reinterpret_cast<const unsigned char*>(label), std::strlen(label), out, &size),
+              nullptr);
+    material.append(reinterpret_cast<const char*>(out), size);
+  }
+  std::array<uint16_t, 22> round_keys{};
+  for (size_t i = 0; i < round_keys.size(); ++i) {
+    round_keys[i] = static_cast<uint16_t>((static_cast<unsigned char>(material[2 * i]) << 8) |
+                                          static_cast<unsigned char>(material[2 * i + 1]));
+  }
+  return round_keys;
+}
+
+int64_t KeyedPermute(uint64_t key_high, uint64_t key_low, int64_t value) {
+  auto fits = [](int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; };
+  if (fits(value)) {
+    return static_cast<int32_t>(
+        Speck32(Speck32RoundKeys(key_high, key_low), static_cast<uint32_t>(value)));
+  }
+  auto c = static_cast<int64_t>(Speck64(key_high, key_low, static_cast<uint64_t>(value)));
+  while (fits(c)) c = static_cast<int64_t>(Speck64(key_high, key_low, static_cast<uint64_t>(c)));
+  return c;
 }
 
 }  // namespace loom::testing

@@ -2,6 +2,8 @@
 
 // Shared helpers for Loom's tests: temporary directories, the loom binary, running commands.
 
+#include <array>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -49,5 +51,16 @@ std::string AesCmac(const std::string& key, const std::string& data);
 // the key (key_high, key_low) = (l2 l1, l0 k0) as the paper writes it, written out plainly (no
 // vectors, no batching): the reference the integer hash mask is checked against.
 uint64_t Speck64(uint64_t key_high, uint64_t key_low, uint64_t block);
+
+// Speck32's 22 rounds of one 32-bit block (x, y) = (block >> 16, low half) under the given
+// round keys, written out plainly; and the round keys the engine derives from a 128-bit key
+// (HMAC-SHA-256 of the labels "loom-speck32-1" and "-2" under its 16 big-endian bytes), made
+// with OpenSSL's HMAC here.
+uint32_t Speck32(const std::array<uint16_t, 22>& round_keys, uint32_t block);
+std::array<uint16_t, 22> Speck32RoundKeys(uint64_t key_high, uint64_t key_low);
+
+// The integer hash mask (loom_keyed_permute) written out plainly: Speck32 of a value of int32
+// range, else Speck64/128 repeated until the result is out of int32 range.
+int64_t KeyedPermute(uint64_t key_high, uint64_t key_low, int64_t value);
 
 }  // namespace loom::testing
