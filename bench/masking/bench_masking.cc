@@ -81,7 +81,24 @@ void Generate(const std::string& file, int64_t rows, int threads) {
   if (!s.ok()) Die("generate", s);
 }
 
+// Whether every user_id of the file lies in int32 range: what a published table version's
+// manifest records (table::ColumnStats::fits_int32), and Platform::Protect gives MaskColumn.
+loom::security::ValueRange UserIdRange(const std::string& file) {
+  auto db = Database::Open();
+  if (!db.ok()) Die("open", db.status());
+  auto con = (*db)->Connect();
+  if (!con.ok()) Die("connect", con.status());
+  auto rows = (*con)->QueryRows(
+      "SELECT coalesce(min(user_id) >= -2147483648 AND max(user_id) <= 2147483647, true) FROM "
+      "read_parquet(" +
+      QuoteString(file) + ")");
+  if (!rows.ok()) Die("range", rows.status());
+  return rows->Get(0, 0) == "true" ? loom::security::ValueRange::kInt32
+                                   : loom::security::ValueRange::kDeclared;
+}
+
 loom::engine::Relation MakeRelation(const std::string& file, const loom::security::MaskKey* key) {
+  const loom::security::ValueRange user_ids = UserIdRange(file);
   loom::engine::Relation r;
   r.sql_name = kRelation;
   r.files = {file};
@@ -93,7 +110,10 @@ loom::engine::Relation MakeRelation(const std::string& file, const loom::securit
     f.mask = c.mask;
     loom::engine::RelationColumn rc{c.name, f.type.SqlType(), ""};
     if (key != nullptr) {
-      auto m = loom::security::MaskColumn(f, *key);
+      auto m = loom::security::MaskColumn(f, *key,
+                                          c.kind == loom::spec::TypeKind::kInt64
+                                              ? user_ids
+                                              : loom::security::ValueRange::kDeclared);
       if (!m.ok()) Die("mask", m.status());
       rc.mask = m->expression;
       if (!m->expression.empty()) rc.type = m->sql_type;
