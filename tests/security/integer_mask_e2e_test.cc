@@ -129,9 +129,9 @@ TEST_F(IntegerMaskTest, NarrowAndWideMaskedKeysJoinLikeTheRealOnes) {
             "INTEGER\n");
   EXPECT_EQ(Query("user:ann", "SELECT DISTINCT typeof(account_id) FROM shop.orders.events"),
             "BIGINT\n");
-  EXPECT_EQ(Query("user:local-admin",
-                  "SELECT DISTINCT typeof(account_id) FROM shop.accounts.current"),
-            "BIGINT\n");
+  EXPECT_EQ(
+      Query("user:local-admin", "SELECT DISTINCT typeof(account_id) FROM shop.accounts.current"),
+      "BIGINT\n");
   // No real id reaches ann, and grouping keeps one group per account.
   const std::string ids = Query("user:ann",
                                 "SELECT account_id, count(*) FROM shop.accounts.current "
@@ -141,10 +141,10 @@ TEST_F(IntegerMaskTest, NarrowAndWideMaskedKeysJoinLikeTheRealOnes) {
 
   // A new version with an id past int32 range: the table's mask widens to BIGINT, the values of
   // the earlier ids stay the same, and the join still matches.
-  testing::WriteFile(dir_.Sub("more.csv"), testing::ReadFile(dir_.Sub("accounts.csv")) +
-                                               "9000000000,gold\n");
-  testing::CommandResult r = Loom(
-      "user:local-admin", {"publish", "loom://shop/accounts/current", dir_.Sub("more.csv")});
+  testing::WriteFile(dir_.Sub("more.csv"),
+                     testing::ReadFile(dir_.Sub("accounts.csv")) + "9000000000,gold\n");
+  testing::CommandResult r =
+      Loom("user:local-admin", {"publish", "loom://shop/accounts/current", dir_.Sub("more.csv")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Query("user:ann", "SELECT DISTINCT typeof(account_id) FROM shop.accounts.current"),
             "BIGINT\n");
