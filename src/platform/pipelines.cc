@@ -200,6 +200,15 @@ Result<json> Platform::RunDuePipelines() {
   LOOM_ASSIGN_OR_RETURN(std::vector<spec::DataProduct> products, LoadProducts());
   LOOM_ASSIGN_OR_RETURN(pipeline::Graph graph, pipeline::Graph::Build(products));
   LOOM_ASSIGN_OR_RETURN(pipeline::StateStore * state, PipelineState());
+  auto feeds = std::make_shared<std::set<std::string>>();
+  for (const pipeline::Node& n : graph.nodes()) {
+    if (n.mode != spec::TransformMode::kStreaming && n.schedule != "on-input") continue;
+    for (const spec::InputPort& in : n.inputs) feeds->insert(in.address.SqlName());
+  }
+  {
+    std::lock_guard<std::mutex> feeds_lock(jobs_mu_);
+    pipeline_feeds_ = std::move(feeds);
+  }
   std::lock_guard<std::mutex> lock(pipeline_run_mu_);
   json runs = json::array();
   const TimestampMicros now = options_.clock->NowMicros();

@@ -76,9 +76,10 @@ WorkerPool& Platform::OutputWorkers() {
   return *output_workers_;
 }
 
-void Platform::WakePipelines() {
+void Platform::WakePipelines(const Address& address) {
   {
     std::lock_guard<std::mutex> lock(jobs_mu_);
+    if (pipeline_feeds_ != nullptr && !pipeline_feeds_->contains(address.SqlName())) return;
     pipelines_woken_ = true;
   }
   pipelines_cv_.notify_one();

@@ -514,8 +514,10 @@ class Platform {
   Result<engine::SessionOptions> SessionOptionsFor(
       const Caller& caller, const std::string& sql, std::optional<TimestampMicros> as_of,
       const std::map<std::string, const engine::Relation*>& slices);
-  // Wakes the background pipelines (new events were appended to a stream port).
-  void WakePipelines();
+  // Wakes the background pipelines: new events were appended to the stream port `address`. Only
+  // when a streaming or on-input pipeline reads that port (as the last pipeline pass found the
+  // pipelines); the others run on the tick anyway, so waking for them would be a pass for nothing.
+  void WakePipelines(const Address& address);
   // The threads that publish a streaming step's output lanes (started on first use).
   WorkerPool& OutputWorkers();
 
@@ -618,6 +620,9 @@ class Platform {
   Status pipelines_status_;                     // guarded by jobs_mu_
   std::condition_variable pipelines_cv_;
   bool pipelines_woken_ = false;  // guarded by jobs_mu_: events appended since the last pass
+  // The ports (SqlName) that streaming and on-input pipelines read, as the last pass found them;
+  // null before the first pass (every append wakes the pipelines then). Guarded by jobs_mu_.
+  std::shared_ptr<const std::set<std::string>> pipeline_feeds_;
 };
 
 struct DemoOptions {

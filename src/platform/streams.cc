@@ -138,7 +138,7 @@ Result<ingest::IngestResult> Platform::IngestEvents(
   }
   ingest::IngestResult& result = *ingested;
   CountIngest(address, result);
-  if (result.accepted > 0) WakePipelines();
+  if (result.accepted > 0) WakePipelines(address);
   Status counted = quality_->AddIngest(address.ToString(), options_.clock->NowMicros(),
                                        result.accepted, result.rejected + result.quarantined);
   if (!counted.ok()) {
