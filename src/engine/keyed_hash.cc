@@ -59,67 +59,119 @@ Speck64::~Speck64() { OPENSSL_cleanse(round_keys_, sizeof round_keys_); }
 
 namespace {
 
-// Blocks in groups of 4 x 8: each word of a pair in a vector of eight lanes, kept in
-// registers through all 27 rounds, the groups independent of each other so that the processor
-// overlaps their rounds (one round alone is a chain of dependent instructions). With AVX2 a
-// vector is one register; otherwise two SSE registers. `target_clones` builds the AVX2 version
-// next to the baseline one and picks at load time.
-using Lanes = uint32_t __attribute__((vector_size(32)));
-using Wide = uint64_t __attribute__((vector_size(64)));
-constexpr size_t kWidth = sizeof(Lanes) / sizeof(uint32_t);
-constexpr size_t kStep = kWidth * 4;
+// Blocks in groups of 4 x N: each word of a pair in a vector of N lanes, kept in registers
+// through all the rounds, the groups independent of each other so that the processor overlaps
+// their rounds (one round alone is a chain of dependent instructions). Speck64: 32-bit words,
+// 8 lanes; Speck32: 16-bit words, 16 lanes. With AVX2 a vector is one register; otherwise two SSE
+// registers. `target_clones` builds the AVX2 version next to the baseline one and picks at load
+// time; the shared body is inlined into each.
+template <typename Word>
+struct SpeckShape;
+template <>
+struct SpeckShape<uint32_t> {  // Speck64: alpha 8, beta 3
+  using Block = uint64_t;
+  using Lanes = uint32_t __attribute__((vector_size(32)));
+  using Wide = uint64_t __attribute__((vector_size(64)));
+  static constexpr int kAlpha = 8, kBeta = 3, kRounds = Speck64::kRounds;
+};
+template <>
+struct SpeckShape<uint16_t> {  // Speck32: alpha 7, beta 2
+  using Block = uint32_t;
+  using Lanes = uint16_t __attribute__((vector_size(32)));
+  using Wide = uint32_t __attribute__((vector_size(64)));
+  static constexpr int kAlpha = 7, kBeta = 2, kRounds = Speck32::kRounds;
+};
 
-// One Speck round on the eight blocks of (x, y).
-[[gnu::always_inline]] inline void Round(Lanes& x, Lanes& y, uint32_t k) {
-  x = (((x >> 8) | (x << 24)) + y) ^ k;
-  y = ((y << 3) | (y >> 29)) ^ x;
+template <typename Word>
+constexpr size_t kLanes = sizeof(typename SpeckShape<Word>::Lanes) / sizeof(Word);
+template <typename Word>
+constexpr size_t kStep = kLanes<Word> * 4;
+
+// One Speck round on the blocks of (x, y).
+template <typename Word, typename Lanes = typename SpeckShape<Word>::Lanes>
+[[gnu::always_inline]] inline void Round(Lanes& x, Lanes& y, Word k) {
+  constexpr int kBits = 8 * sizeof(Word);
+  constexpr int a = SpeckShape<Word>::kAlpha, b = SpeckShape<Word>::kBeta;
+  x = (((x >> a) | (x << (kBits - a))) + y) ^ k;
+  y = ((y << b) | (y >> (kBits - b))) ^ x;
 }
 
-[[gnu::always_inline]] inline void Load(const uint64_t* in, Lanes& x, Lanes& y) {
-  Wide v;
+template <typename Word, typename S = SpeckShape<Word>>
+[[gnu::always_inline]] inline void Load(const typename S::Block* in, typename S::Lanes& x,
+                                        typename S::Lanes& y) {
+  typename S::Wide v;
   std::memcpy(&v, in, sizeof v);
-  x = __builtin_convertvector(v >> 32, Lanes);
-  y = __builtin_convertvector(v, Lanes);
+  x = __builtin_convertvector(v >> (8 * sizeof(Word)), typename S::Lanes);
+  y = __builtin_convertvector(v, typename S::Lanes);
 }
 
-[[gnu::always_inline]] inline void Store(const Lanes& x, const Lanes& y, uint64_t* out) {
-  const Wide v = (__builtin_convertvector(x, Wide) << 32) | __builtin_convertvector(y, Wide);
+template <typename Word, typename S = SpeckShape<Word>>
+[[gnu::always_inline]] inline void Store(const typename S::Lanes& x, const typename S::Lanes& y,
+                                         typename S::Block* out) {
+  using Wide = typename S::Wide;
+  const Wide v =
+      (__builtin_convertvector(x, Wide) << (8 * sizeof(Word))) | __builtin_convertvector(y, Wide);
   std::memcpy(out, &v, sizeof v);
 }
 
-// kStep blocks: four groups of eight, in named variables so that they stay in registers.
-__attribute__((target_clones("avx2", "default"))) void SpeckLanes(const uint32_t* round_keys,
-                                                                  const uint64_t* in,
-                                                                  uint64_t* out) {
-  Lanes x0, y0, x1, y1, x2, y2, x3, y3;
-  Load(in, x0, y0);
-  Load(in + kWidth, x1, y1);
-  Load(in + 2 * kWidth, x2, y2);
-  Load(in + 3 * kWidth, x3, y3);
-  for (int r = 0; r < Speck64::kRounds; ++r) {
-    const uint32_t k = round_keys[r];
-    Round(x0, y0, k);
-    Round(x1, y1, k);
-    Round(x2, y2, k);
-    Round(x3, y3, k);
+// kStep blocks: four groups, in named variables so that they stay in registers.
+template <typename Word, typename S = SpeckShape<Word>>
+[[gnu::always_inline]] inline void Groups(const Word* round_keys, const typename S::Block* in,
+                                          typename S::Block* out) {
+  constexpr size_t n = kLanes<Word>;
+  typename S::Lanes x0, y0, x1, y1, x2, y2, x3, y3;
+  Load<Word>(in, x0, y0);
+  Load<Word>(in + n, x1, y1);
+  Load<Word>(in + 2 * n, x2, y2);
+  Load<Word>(in + 3 * n, x3, y3);
+  for (int r = 0; r < S::kRounds; ++r) {
+    const Word k = round_keys[r];
+    Round<Word>(x0, y0, k);
+    Round<Word>(x1, y1, k);
+    Round<Word>(x2, y2, k);
+    Round<Word>(x3, y3, k);
   }
-  Store(x0, y0, out);
-  Store(x1, y1, out + kWidth);
-  Store(x2, y2, out + 2 * kWidth);
-  Store(x3, y3, out + 3 * kWidth);
+  Store<Word>(x0, y0, out);
+  Store<Word>(x1, y1, out + n);
+  Store<Word>(x2, y2, out + 2 * n);
+  Store<Word>(x3, y3, out + 3 * n);
+}
+
+__attribute__((target_clones("avx2", "default"))) void Speck64Lanes(const uint32_t* round_keys,
+                                                                    const uint64_t* in,
+                                                                    uint64_t* out) {
+  Groups<uint32_t>(round_keys, in, out);
+}
+
+__attribute__((target_clones("avx2", "default"))) void Speck32Lanes(const uint16_t* round_keys,
+                                                                    const uint32_t* in,
+                                                                    uint32_t* out) {
+  Groups<uint16_t>(round_keys, in, out);
+}
+
+// All `count` blocks through `lanes`, kStep at a time; the tail through a zero-padded step.
+template <typename Word, typename Block = typename SpeckShape<Word>::Block>
+void EncryptAll(void (*lanes)(const Word*, const Block*, Block*), const Word* round_keys,
+                const Block* in, Block* out, size_t count) {
+  constexpr size_t step = kStep<Word>;
+  size_t done = 0;
+  for (; done + step <= count; done += step) lanes(round_keys, in + done, out + done);
+  if (done < count) {
+    Block tail[step] = {};
+    std::copy(in + done, in + count, tail);
+    lanes(round_keys, tail, tail);
+    std::copy(tail, tail + (count - done), out + done);
+  }
 }
 
 }  // namespace
 
 void Speck64::Encrypt(const uint64_t* in, uint64_t* out, size_t count) const {
-  size_t done = 0;
-  for (; done + kStep <= count; done += kStep) SpeckLanes(round_keys_, in + done, out + done);
-  if (done < count) {  // the tail, through a zero-padded step
-    uint64_t tail[kStep] = {};
-    std::copy(in + done, in + count, tail);
-    SpeckLanes(round_keys_, tail, tail);
-    std::copy(tail, tail + (count - done), out + done);
-  }
+  EncryptAll<uint32_t>(&Speck64Lanes, round_keys_, in, out, count);
+}
+
+void Speck32::Encrypt(const uint32_t* in, uint32_t* out, size_t count) const {
+  EncryptAll<uint16_t>(&Speck32Lanes, round_keys_.data(), in, out, count);
 }
 
 Speck32::~Speck32() { OPENSSL_cleanse(round_keys_.data(), sizeof round_keys_); }
@@ -144,67 +196,6 @@ Speck32::RoundKeys Speck32::DeriveRoundKeys(uint64_t key_high, uint64_t key_low)
   OPENSSL_cleanse(key, sizeof key);
   OPENSSL_cleanse(material, sizeof material);
   return round_keys;
-}
-
-namespace {
-
-// As for Speck64: four groups of sixteen 16-bit lanes, kept in registers through the rounds.
-using Lanes16 = uint16_t __attribute__((vector_size(32)));
-using Wide32 = uint32_t __attribute__((vector_size(64)));
-constexpr size_t kWidth16 = sizeof(Lanes16) / sizeof(uint16_t);
-constexpr size_t kStep16 = kWidth16 * 4;
-
-[[gnu::always_inline]] inline void Round16(Lanes16& x, Lanes16& y, uint16_t k) {
-  x = (((x >> 7) | (x << 9)) + y) ^ k;
-  y = ((y << 2) | (y >> 14)) ^ x;
-}
-
-[[gnu::always_inline]] inline void Load16(const uint32_t* in, Lanes16& x, Lanes16& y) {
-  Wide32 v;
-  std::memcpy(&v, in, sizeof v);
-  x = __builtin_convertvector(v >> 16, Lanes16);
-  y = __builtin_convertvector(v, Lanes16);
-}
-
-[[gnu::always_inline]] inline void Store16(const Lanes16& x, const Lanes16& y, uint32_t* out) {
-  const Wide32 v = (__builtin_convertvector(x, Wide32) << 16) | __builtin_convertvector(y, Wide32);
-  std::memcpy(out, &v, sizeof v);
-}
-
-__attribute__((target_clones("avx2", "default"))) void Speck32Lanes(const uint16_t* round_keys,
-                                                                    const uint32_t* in,
-                                                                    uint32_t* out) {
-  Lanes16 x0, y0, x1, y1, x2, y2, x3, y3;
-  Load16(in, x0, y0);
-  Load16(in + kWidth16, x1, y1);
-  Load16(in + 2 * kWidth16, x2, y2);
-  Load16(in + 3 * kWidth16, x3, y3);
-  for (int r = 0; r < Speck32::kRounds; ++r) {
-    const uint16_t k = round_keys[r];
-    Round16(x0, y0, k);
-    Round16(x1, y1, k);
-    Round16(x2, y2, k);
-    Round16(x3, y3, k);
-  }
-  Store16(x0, y0, out);
-  Store16(x1, y1, out + kWidth16);
-  Store16(x2, y2, out + 2 * kWidth16);
-  Store16(x3, y3, out + 3 * kWidth16);
-}
-
-}  // namespace
-
-void Speck32::Encrypt(const uint32_t* in, uint32_t* out, size_t count) const {
-  size_t done = 0;
-  for (; done + kStep16 <= count; done += kStep16) {
-    Speck32Lanes(round_keys_.data(), in + done, out + done);
-  }
-  if (done < count) {  // the tail, through a zero-padded step
-    uint32_t tail[kStep16] = {};
-    std::copy(in + done, in + count, tail);
-    Speck32Lanes(round_keys_.data(), tail, tail);
-    std::copy(tail, tail + (count - done), out + done);
-  }
 }
 
 struct CmacBatch::Ciphers {
